@@ -1,0 +1,17 @@
+# The two commands of README.md.  Both do the whole set-up first (idempotent).
+PY := .venv/bin/python
+
+.PHONY: setup run test bench
+
+setup:
+	@bash scripts/setup.sh
+
+run: setup
+	$(PY) experiments/awe_main.py
+
+test: setup
+	$(PY) -m pytest -q tests
+
+bench:
+	EXTRAS=test,bench bash scripts/setup.sh
+	$(PY) bench/awe_step.py

@@ -1,0 +1,1 @@
+"""Unsupervised acoustic anomaly detection (VAE, GMM, Neyman-Pearson), in JAX."""

@@ -1,0 +1,1 @@
+"""Multi-view acoustic word embeddings with transformer encoders, in JAX."""
