@@ -76,7 +76,7 @@ def main(argv=None):
   args = p.parse_args(argv)
   try:
     {"build": cmd_build, "dtw-ap": cmd_dtw_ap}[args.cmd](args)
-  except voices_lib.SynthesiserMissing as e:
+  except (voices_lib.SynthesiserMissing, voices_lib.SynthesisError) as e:
     sys.exit(f"error: {e}")
 
 

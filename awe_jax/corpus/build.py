@@ -146,12 +146,13 @@ def build(cfg: plan_lib.CorpusConfig, data_dir: str, *, jobs: int = 2,
 
   Raises:
     voices.SynthesiserMissing: a synthesiser binary is not installed.
-    voices.SynthesisError: a voice failed on a word.
+    voices.SynthesisError: a voice is not installed or failed on a word.
   """
   start = time.time()
   voices_lib.check_synthesisers(cfg.synths)
   lexicon = lexicon_lib.load_lexicon()
   tokens, split_words = plan_lib.make_plan(cfg, lexicon)
+  voices_lib.check_voices(sorted({t.voice for t in tokens}, key=lambda v: v.id))
   marker = os.path.join(data_dir, MARKER)
   if os.path.exists(marker):
     os.remove(marker)

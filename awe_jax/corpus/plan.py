@@ -45,7 +45,9 @@ class CorpusConfig:
 
   def hash(self) -> str:
     lex = open(lexicon_lib.LEXICON_PATH, "rb").read()
-    raw = json.dumps([VERSION, dataclasses.asdict(self)], sort_keys=True)
+    voices = [v.id for v in voices_lib.all_voices()]
+    raw = json.dumps([VERSION, dataclasses.asdict(self), voices],
+                     sort_keys=True)
     return hashlib.sha1(raw.encode() + lex).hexdigest()[:16]
 
 

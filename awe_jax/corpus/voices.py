@@ -21,12 +21,14 @@ import soundfile as sf
 
 ESPEAK_ACCENTS = ("en-us", "en-gb", "en-gb-scotland", "en-gb-x-gbclan",
                   "en-gb-x-rp", "en-gb-x-gbcwmd", "en-029")
-# espeak-ng voice variants (``espeak-ng --voices=variant``); "" is the plain
-# voice.  Novelty variants (robots, whisper, "Demonic") are left out.
+# espeak-ng voice variants by FILE name (the File column of ``espeak-ng
+# --voices=variant``, case-sensitive: espeak-ng silently falls back to the
+# plain voice for an unknown name, so :func:`check_voices` verifies them).
+# "" is the plain voice.  Novelty variants (robots, whisper) are left out.
 ESPEAK_VARIANTS = ("", "m1", "m2", "m3", "m4", "m5", "m6", "m7", "f1", "f2",
                    "f3", "f4", "f5", "klatt", "klatt2", "klatt3", "klatt4",
-                   "Andy", "Annie", "Steph", "Alex", "Michael", "Robert",
-                   "Zac", "Mr_Serious", "grandpa")
+                   "Andy", "Annie", "steph", "Alex", "Michael", "robert",
+                   "zac", "edward", "grandpa")
 # flite voice -> (speaker, default F0 in Hz). ``awb_time`` only says times.
 FLITE_VOICES = {"kal": ("kal", 100.0), "kal16": ("kal", 100.0),
                 "awb": ("awb", 110.0), "rms": ("rms", 110.0),
@@ -84,6 +86,49 @@ def check_synthesisers(synths) -> None:
         f"speech synthesiser(s) {', '.join(missing)} not found on PATH; the "
         f"spoken-word corpus needs them. Install with:\n"
         f"  sudo apt-get install -y {pkgs}")
+
+
+def _listing(cmd) -> str:
+  try:
+    r = subprocess.run(cmd, capture_output=True, timeout=TIMEOUT_S)
+  except (OSError, subprocess.TimeoutExpired) as e:
+    raise SynthesisError(f"cannot list voices with {' '.join(cmd)}: {e}") from e
+  return r.stdout.decode("utf-8", "replace")
+
+
+def installed(voice: Voice, listings: dict) -> bool:
+  """Whether ``voice`` appears in the synthesiser's own voice listing."""
+  if voice.synth == "espeak-ng":
+    accent, _, variant = voice.name.partition("+")
+    rows = [ln.split() for ln in listings["espeak-ng"].splitlines()[1:]]
+    langs = {r[1] for r in rows if len(r) > 4}
+    files = {r[4].split("/", 1)[-1] for r in rows if len(r) > 4}
+    return accent in langs and (not variant or variant in files)
+  if voice.synth == "flite":
+    return voice.name in listings["flite"].split()
+  return voice.name in listings["festival"].replace("(", " ").replace(
+      ")", " ").split()
+
+
+def check_voices(voices) -> None:
+  """Raises :class:`SynthesisError` naming every voice its synthesiser does
+  not list (espeak-ng and flite would silently use another voice)."""
+  synths = {v.synth for v in voices}
+  listings = {}
+  if "espeak-ng" in synths:
+    listings["espeak-ng"] = (_listing(["espeak-ng", "--voices=en"])
+                             + _listing(["espeak-ng", "--voices=variant"]))
+  if "flite" in synths:
+    listings["flite"] = _listing(["flite", "-lv"])
+  if "festival" in synths:
+    listings["festival"] = _listing(["festival", "--batch",
+                                     "(print (voice.list))"])
+  bad = [v.id for v in voices if not installed(v, listings)]
+  if bad:
+    raise SynthesisError(
+        f"voice(s) not installed: {', '.join(bad)}. Check `espeak-ng "
+        "--voices=variant`, `flite -lv` and the festival voice packages "
+        f"({DEBIAN_PACKAGES['festival']}).")
 
 
 def _run(cmd, voice, word, **kwargs):
