@@ -29,19 +29,21 @@ def _dir(args):
 def cmd_build(args):
   cfg = _config(args)
   data_dir = _dir(args)
-  if build_lib.is_complete(data_dir, cfg) and not args.force:
-    print(f"corpus in {data_dir} is complete (config {cfg.hash()}); "
-          "--force rebuilds (reusing WAVs)")
-    return
-  build_lib.build(cfg, data_dir, jobs=args.jobs)
+  with build_lib.build_lock(data_dir):
+    if build_lib.is_complete(data_dir, cfg) and not args.force:
+      print(f"corpus in {data_dir} is complete (config {cfg.hash()}); "
+            "--force rebuilds (reusing WAVs)")
+      return
+    build_lib.build(cfg, data_dir, jobs=args.jobs)
 
 
 def cmd_dtw_ap(args):
   from awe_jax import dtw  # numba start-up only when needed
   cfg = _config(args)
   data_dir = _dir(args)
-  if not build_lib.is_complete(data_dir, cfg):
-    build_lib.build(cfg, data_dir, jobs=args.jobs)
+  with build_lib.build_lock(data_dir):
+    if not build_lib.is_complete(data_dir, cfg):
+      build_lib.build(cfg, data_dir, jobs=args.jobs)
   vocab = data_lib.read_vocab(os.path.join(data_dir, "vocab.json"))
   seg = data_lib.load_split(data_dir, args.split, vocab)
   n = min(args.n, len(seg))

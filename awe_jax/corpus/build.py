@@ -10,8 +10,10 @@ a WAV on disk whose manifest row is unchanged is not synthesised again, and
 features are always computed from the stored WAV, so a resumed build equals
 a fresh one.
 """
+import contextlib
 import csv
 import dataclasses
+import fcntl
 import json
 import multiprocessing
 import os
@@ -30,13 +32,12 @@ from jaxtk.progress import progress
 
 MARKER = "COMPLETE"
 CHUNK = 32   # tokens per work item (one festival process each)
-_REPO = os.path.dirname(lexicon_lib.LEXICON_PATH).rsplit(
-    os.sep + "third_party", 1)[0]
 
 
 def default_dir(small: bool = False) -> str:
   """``$AWE_JAX_DATA/corpus[-small]``, else ``<repo>/data/corpus[-small]``."""
-  root = os.environ.get("AWE_JAX_DATA") or os.path.join(_REPO, "data")
+  root = (os.environ.get("AWE_JAX_DATA")
+          or os.path.join(lexicon_lib.REPO, "data"))
   return os.path.join(root, "corpus-small" if small else "corpus")
 
 
@@ -62,9 +63,22 @@ def ensure_corpus(small: bool = False, data_dir=None) -> str:
   """
   cfg = plan_lib.SMALL if small else plan_lib.DEFAULT
   data_dir = data_dir or default_dir(small)
-  if not is_complete(data_dir, cfg):
-    build(cfg, data_dir)
+  if is_complete(data_dir, cfg):
+    return data_dir
+  with build_lock(data_dir):
+    if not is_complete(data_dir, cfg):
+      build(cfg, data_dir)
   return data_dir
+
+
+@contextlib.contextmanager
+def build_lock(data_dir: str):
+  """One builder per directory at a time (e.g. a test session and a training
+  run); the others wait, then find the build complete."""
+  os.makedirs(data_dir, exist_ok=True)
+  with open(os.path.join(data_dir, ".lock"), "w") as lock:
+    fcntl.flock(lock, fcntl.LOCK_EX)
+    yield
 
 
 def _wav_path(data_dir, tok):

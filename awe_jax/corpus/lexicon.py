@@ -15,9 +15,9 @@ PHONES = (
     "F", "G", "HH", "IH", "IY", "JH", "K", "L", "M", "N", "NG", "OW", "OY", "P",
     "R", "S", "SH", "T", "TH", "UH", "UW", "V", "W", "Y", "Z", "ZH")
 
-_REPO = os.path.dirname(os.path.dirname(os.path.dirname(
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(
     os.path.abspath(__file__))))
-LEXICON_PATH = os.path.join(_REPO, "third_party", "cmudict", "selected.dict")
+LEXICON_PATH = os.path.join(REPO, "third_party", "cmudict", "selected.dict")
 
 
 def load_lexicon(path: str = LEXICON_PATH) -> dict:
