@@ -1,4 +1,5 @@
 """MFCC+DTW baseline: hand-computed DTW, parallel kernel, AP vs sklearn."""
+from hypothesis import given, settings, strategies as st
 import numpy as np
 import pytest
 from sklearn.metrics import average_precision_score
@@ -22,6 +23,17 @@ def test_dtw_distance_is_zero_for_time_warped_copy():
   a = rng.standard_normal((5, 4))
   stretched = np.repeat(a, 2, axis=0) * 3.0   # cosine ignores scale
   assert dtw.dtw_distance(a, stretched) == pytest.approx(0.0, abs=1e-12)
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.integers(1, 6), st.integers(1, 6), st.integers(0, 2 ** 16))
+def test_dtw_distance_is_symmetric_bounded_and_zero_on_itself(n, m, seed):
+  rng = np.random.default_rng(seed)
+  a, b = rng.standard_normal((n, 3)), rng.standard_normal((m, 3))
+  d = dtw.dtw_distance(a, b)
+  assert 0.0 <= d <= 2.0
+  assert d == pytest.approx(dtw.dtw_distance(b, a), abs=1e-12)
+  assert dtw.dtw_distance(a, a) == pytest.approx(0.0, abs=1e-12)
 
 
 def test_pdist_matches_pairwise_reference():
