@@ -31,7 +31,7 @@ def cmd_build(args):
   data_dir = _dir(args)
   with build_lib.build_lock(data_dir):
     if build_lib.is_complete(data_dir, cfg) and not args.force:
-      print(f"corpus in {data_dir} is complete (config {cfg.hash()}); "
+      print(f"corpus in {data_dir} is complete (config {cfg.digest()}); "
             "--force rebuilds (reusing WAVs)")
       return
     build_lib.build(cfg, data_dir, jobs=args.jobs)

@@ -44,7 +44,7 @@ def default_dir(small: bool = False) -> str:
 def is_complete(data_dir: str, cfg: plan_lib.CorpusConfig) -> bool:
   try:
     with open(os.path.join(data_dir, MARKER)) as f:
-      return f.read().strip() == cfg.hash()
+      return f.read().strip() == cfg.digest()
   except OSError:
     return False
 
@@ -200,7 +200,7 @@ def build(cfg: plan_lib.CorpusConfig, data_dir: str, *, jobs: int = 2,
                        [len(feats[t.utt_id])])
             for t in tokens if t.split == split}
     data_lib.write_split(data_dir, split, utts)
-  info = {"config": dataclasses.asdict(cfg), "config_hash": cfg.hash(),
+  info = {"config": dataclasses.asdict(cfg), "config_hash": cfg.digest(),
           "synthesised": synthesised, "reused_wavs": len(tokens) - synthesised,
           "removed_stale_wavs": stale,
           "splits": _summary(data_dir, tokens, split_words)}
@@ -208,7 +208,7 @@ def build(cfg: plan_lib.CorpusConfig, data_dir: str, *, jobs: int = 2,
   with open(os.path.join(data_dir, "build_info.json"), "w") as f:
     json.dump(info, f, indent=1)
   with open(marker, "w") as f:
-    f.write(cfg.hash() + "\n")
+    f.write(cfg.digest() + "\n")
   if not quiet:
     print(format_summary(info, data_dir))
   return info

@@ -43,8 +43,10 @@ class CorpusConfig:
   pad_s_range: tuple = (0.0, 0.15)
   colour_range: tuple = (0.0, 2.0)
 
-  def hash(self) -> str:
-    lex = open(lexicon_lib.LEXICON_PATH, "rb").read()
+  def digest(self) -> str:
+    """16 hex digits naming the config, voice list, lexicon and VERSION."""
+    with open(lexicon_lib.LEXICON_PATH, "rb") as f:
+      lex = f.read()
     voices = [v.id for v in voices_lib.all_voices()]
     raw = json.dumps([VERSION, dataclasses.asdict(self), voices],
                      sort_keys=True)
