@@ -166,3 +166,26 @@ def test_unknown_voice_is_reported_not_replaced():
   with pytest.raises(voices.SynthesisError, match="NoSuchVariant"):
     voices.check_voices([bad])
   voices.check_voices(voices.all_voices())   # every shipped voice exists
+
+
+def test_telephone_channel_is_band_limited_8khz():
+  from awe_jax.corpus import degrade
+  sr = 16000
+  t = np.arange(sr) / sr
+  # Energy below, inside and above the telephone band.
+  clean = (np.sin(2 * np.pi * 100 * t) + np.sin(2 * np.pi * 1000 * t)
+           + np.sin(2 * np.pi * 3900 * t)).astype(np.float32)
+  p = degrade.DegradeParams(snr_db=40.0, gain_db=0.0, pad_start_s=0.05,
+                            pad_end_s=0.05, colour=1.0, babble=0.5,
+                            noise_seed=0)
+  y = degrade.telephone(clean, sr, p)
+  assert y.dtype == np.float32 and np.abs(y).max() <= 1.0
+  assert abs(len(y) - 8000 * 1.1) < 50
+  spec = np.abs(np.fft.rfft(y)) ** 2
+  f = np.fft.rfftfreq(len(y), 1 / 8000)
+
+  def band(lo, hi):
+    return spec[(f > lo) & (f < hi)].sum()
+
+  assert band(950, 1050) > 100 * band(50, 150)
+  assert band(950, 1050) > 100 * band(3850, 3950)
