@@ -1,0 +1,163 @@
+"""Corpus configuration and the deterministic plan of every token.
+
+Splits follow Switchboard word discrimination: train/dev/test are disjoint
+in speakers (so in voices), and some word types occur only in dev or only
+in test.  Every random draw comes from ``numpy.random.default_rng(seed)`` in
+a fixed order, so a config always gives the same plan.
+"""
+import dataclasses
+import hashlib
+import json
+
+import numpy as np
+
+from awe_jax.corpus import degrade
+from awe_jax.corpus import lexicon as lexicon_lib
+from awe_jax.corpus import voices as voices_lib
+
+SPLITS = ("train", "dev", "test")
+# Bump when synthesis, degradation or features change, so caches rebuild.
+VERSION = 1
+MANIFEST_FIELDS = ("utt_id", "split", "word", "voice", "synthesiser",
+                   "speaker", "rate", "pitch", "snr_db", "gain_db",
+                   "pad_start_s", "pad_end_s", "noise_colour", "babble",
+                   "noise_seed")
+
+
+@dataclasses.dataclass(frozen=True)
+class CorpusConfig:
+  """Everything a build depends on; its hash names a finished build."""
+  n_types: int = 600            # word types over all splits
+  n_tokens: int = 10000         # spoken tokens over all splits
+  token_share: tuple = (0.7, 0.15, 0.15)   # train/dev/test token shares
+  unseen_share: float = 0.1     # share of types only in dev (and again test)
+  eval_type_share: float = 0.35  # dev (and test) vocabulary / n_types
+  seed: int = 0
+  synth_weights: tuple = (("espeak-ng", 0.5), ("flite", 0.3),
+                          ("festival", 0.2))
+  synths: tuple = ("espeak-ng", "flite", "festival")
+  rate_range: tuple = (0.7, 1.4)     # relative speaking rate, log-uniform
+  pitch_range: tuple = (0.7, 1.4)    # relative pitch, log-uniform
+  snr_db_range: tuple = (10.0, 30.0)   # see README: DTW AP vs SNR
+  gain_db_range: tuple = (-10.0, 6.0)
+  pad_s_range: tuple = (0.0, 0.15)
+  colour_range: tuple = (0.0, 2.0)
+
+  def digest(self) -> str:
+    """16 hex digits naming the config, voice list, lexicon and VERSION."""
+    with open(lexicon_lib.LEXICON_PATH, "rb") as f:
+      lex = f.read()
+    voices = [v.id for v in voices_lib.all_voices()]
+    raw = json.dumps([VERSION, dataclasses.asdict(self), voices],
+                     sort_keys=True)
+    return hashlib.sha1(raw.encode() + lex).hexdigest()[:16]
+
+
+DEFAULT = CorpusConfig()
+SMALL = CorpusConfig(n_types=60, n_tokens=600)
+
+
+@dataclasses.dataclass(frozen=True)
+class Token:
+  utt_id: str
+  split: str
+  word: str
+  voice: voices_lib.Voice
+  rate: float
+  pitch: float
+  degrade: degrade.DegradeParams
+
+  def row(self) -> dict:
+    """The manifest row (strings), in :data:`MANIFEST_FIELDS` order."""
+    d = self.degrade
+    vals = (self.utt_id, self.split, self.word, self.voice.name,
+            self.voice.synth, self.voice.speaker, f"{self.rate:.4f}",
+            f"{self.pitch:.4f}", f"{d.snr_db:.2f}", f"{d.gain_db:.2f}",
+            f"{d.pad_start_s:.4f}", f"{d.pad_end_s:.4f}", f"{d.colour:.3f}",
+            f"{d.babble:.3f}", str(d.noise_seed))
+    return dict(zip(MANIFEST_FIELDS, vals))
+
+
+def split_words(words, cfg: CorpusConfig, rng) -> dict:
+  """split -> sorted word list; dev/test each get their own unseen types."""
+  words = sorted(words)
+  if cfg.n_types > len(words):
+    raise ValueError(f"n_types={cfg.n_types} exceeds the {len(words)} words "
+                     f"of {lexicon_lib.LEXICON_PATH}")
+  chosen = [words[i] for i in rng.permutation(len(words))[:cfg.n_types]]
+  n_unseen = max(1, round(cfg.unseen_share * cfg.n_types))
+  dev_only, test_only = chosen[:n_unseen], chosen[n_unseen:2 * n_unseen]
+  train = chosen[2 * n_unseen:]
+  n_seen = max(1, round(cfg.eval_type_share * cfg.n_types) - n_unseen)
+  out = {"train": sorted(train)}
+  for split, unseen in (("dev", dev_only), ("test", test_only)):
+    seen = [train[i] for i in rng.permutation(len(train))[:n_seen]]
+    out[split] = sorted(seen + unseen)
+  return out
+
+
+def split_voices(voices, cfg: CorpusConfig, rng) -> dict:
+  """split -> voices, disjoint in speakers.  Per synthesiser family
+  (espeak-ng variants; the flite/festival speakers) speakers are shuffled
+  and dealt 70/15/15, with at least one per split where there are three."""
+  voices = [v for v in voices if v.synth in cfg.synths]
+  out = {s: [] for s in SPLITS}
+  for family in (("espeak-ng",), ("flite", "festival")):
+    speakers = sorted({v.speaker for v in voices if v.synth in family})
+    if not speakers:
+      continue
+    speakers = [speakers[i] for i in rng.permutation(len(speakers))]
+    n = len(speakers)
+    n_eval = max(1, round(0.15 * n)) if n >= 3 else 0
+    dealt = {"dev": speakers[:n_eval], "test": speakers[n_eval:2 * n_eval],
+             "train": speakers[2 * n_eval:]}
+    for split, spk in dealt.items():
+      out[split] += [v for v in voices if v.speaker in spk]
+  return out
+
+
+def make_plan(cfg: CorpusConfig, lexicon: dict | None = None,
+              voices=None) -> tuple:
+  """Plans every token.
+
+  Returns:
+    ``(tokens, split_words)``: the list of :class:`Token` (dev/test/train
+    order by uid) and split -> word list.
+  """
+  lexicon = lexicon_lib.load_lexicon() if lexicon is None else lexicon
+  voices = voices_lib.all_voices() if voices is None else voices
+  rng = np.random.default_rng(cfg.seed)
+  words = split_words(lexicon, cfg, rng)
+  by_split = split_voices(voices, cfg, rng)
+  weights = dict(cfg.synth_weights)
+  tokens = []
+  for split, share in zip(SPLITS, cfg.token_share):
+    n = max(1, round(share * cfg.n_tokens))
+    ws = words[split]
+    order = [ws[i] for i in rng.permutation(len(ws))]
+    vs = by_split[split]
+    if not vs:
+      raise ValueError(f"no voice left for split {split!r}; enable more "
+                       f"synthesisers than {cfg.synths}")
+    synths = sorted({v.synth for v in vs})
+    p = np.asarray([weights.get(s, 0.0) for s in synths]) + 1e-9
+    for i in range(n):
+      synth = synths[rng.choice(len(synths), p=p / p.sum())]
+      pool = [v for v in vs if v.synth == synth]
+      voice = pool[rng.integers(len(pool))]
+      word = order[i % len(order)]
+      lo, hi = np.log(cfg.rate_range)
+      rate = float(np.exp(rng.uniform(lo, hi)))
+      lo, hi = np.log(cfg.pitch_range)
+      pitch = float(np.exp(rng.uniform(lo, hi)))
+      d = degrade.DegradeParams(
+          snr_db=float(rng.uniform(*cfg.snr_db_range)),
+          gain_db=float(rng.uniform(*cfg.gain_db_range)),
+          pad_start_s=float(rng.uniform(*cfg.pad_s_range)),
+          pad_end_s=float(rng.uniform(*cfg.pad_s_range)),
+          colour=float(rng.uniform(*cfg.colour_range)),
+          babble=float(rng.uniform(0.0, 1.0)),
+          noise_seed=int(rng.integers(2 ** 31)))
+      tokens.append(Token(f"{split}-{i:05d}-{word}", split, word, voice,
+                          round(rate, 4), round(pitch, 4), d))
+  return tokens, words
