@@ -45,6 +45,8 @@ class DetectorConfig:
   quantile: float = 0.9        # typical-latent NLL quantile for rejection
   beta: float = 1.0            # KL weight in the VAE loss
   np_recon_weight: float = 0.1  # mean typical log-error weight in phase 2
+  proposal: str = "aggregate"  # generator candidates: "prior" N(0,I) or
+                               # "aggregate" (latent means of x)
   seed: int = 0                # PRNG seed
 
   def train_config(self) -> train_lib.TrainConfig:
@@ -53,7 +55,8 @@ class DetectorConfig:
         steps_ae=self.steps_ae, steps_vae=self.steps_vae,
         steps_np=self.steps_np, batch_size=self.batch_size, lr=self.lr,
         rho=self.rho, tau=self.tau, quantile=self.quantile, beta=self.beta,
-        np_recon_weight=self.np_recon_weight, seed=self.seed)
+        np_recon_weight=self.np_recon_weight, proposal=self.proposal,
+        seed=self.seed)
 
 
 def build_models(cfg: DetectorConfig) -> tuple[vae.Gumiho, vae.Gumiho]:

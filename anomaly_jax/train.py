@@ -54,6 +54,9 @@ class TrainConfig:
   gmm_iters: int = 200           # max EM iterations per fit
   gmm_tol: float = 1e-4          # EM tolerance on mean log-likelihood
   oversample: int = 8            # rejection-sampler candidates per round / n
+  # Rejection-sampler candidates: "prior" = N(0, I) (the seed paper);
+  # "aggregate" = latent means of the unlabelled phase-1 data.
+  proposal: str = "aggregate"
   chunk: int = 50                # steps per jitted dispatch
   seed: int = 0                  # PRNG seed
 
@@ -209,11 +212,17 @@ def train(model: vae.Gumiho, x_all, x_typ, cfg: TrainConfig,
     return vae.loss_fn(m, params, _batch(kb, data, cfg.batch_size), kz,
                        tail=tail, beta=beta)
 
-  def np_objective(params, k, data, gmm_state, thr):
+  if cfg.proposal not in ("prior", "aggregate"):
+    raise ValueError(f"TrainConfig.proposal must be 'prior' or 'aggregate',"
+                     f" got {cfg.proposal!r}")
+
+  def np_objective(params, k, data, gmm_state, thr, pool):
     kb, kg = jax.random.split(k)
     x_t = _batch(kb, data, cfg.batch_size)
-    lat = generator.conditional(kg, gmm_state, thr, n=cfg.batch_size,
-                                z_dim=model.z_dim, oversample=cfg.oversample)
+    lat = generator.conditional(
+        kg, gmm_state, thr, n=cfg.batch_size, z_dim=model.z_dim,
+        oversample=cfg.oversample,
+        pool=pool if cfg.proposal == "aggregate" else None)
     x_g = generator.generate(model, params, lat.z, VAE)
     e_t = jnp.log(vae.recon_error(model, params, x_t, NP) + 1e-6)
     e_g = jnp.log(vae.recon_error(model, params, x_g, NP) + 1e-6)
@@ -249,9 +258,11 @@ def train(model: vae.Gumiho, x_all, x_typ, cfg: TrainConfig,
         p = dict(p, tails=dict(p["tails"], np=jax.tree.map(
             jnp.copy, p["tails"][VAE])))
       g, thr = fit_gmm(model, p, x_typ, cfg, jax.random.fold_in(ks, 1))
+      pool = (jnp.asarray(encode_mu(model, p, x_all))
+              if cfg.proposal == "aggregate" else jnp.zeros((1, model.z_dim)))
       state["params"], state["opt_np"], _ = _run_phase(
           label, np_chunk, p, state["opt_np"], ks, steps, cfg, writer,
-          offset, x_typ, g, thr)
+          offset, x_typ, g, thr, pool)
     else:
       g, thr = fit_gmm(model, state["params"], x_typ, cfg, ks)
       state["gmm"], state["thr"] = g._asdict(), thr
