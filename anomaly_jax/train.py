@@ -43,12 +43,12 @@ class TrainConfig:
   eras: int = 2                  # repetitions of the three phases
   steps_ae: int = 0              # plain-AE baseline steps (0: no baseline)
   steps_vae: int = 1000          # phase-1 steps per era
-  steps_np: int = 400            # phase-2 steps per era
+  steps_np: int = 500            # phase-2 steps per era
   batch_size: int = 128          # batch size of every phase
   lr: float = 1e-3               # Adam learning rate
   rho: float = 0.05              # target FPR of the NP objective
-  tau: float = 0.1               # sigmoid temperature on log recon errors
-  quantile: float = 0.9          # typical-latent NLL quantile for rejection
+  tau: float = 1.0               # sigmoid temperature on log recon errors
+  quantile: float = 0.995        # typical-latent NLL quantile for rejection
   beta: float = 1.0              # KL weight of the VAE loss
   np_recon_weight: float = 0.1   # weight of mean typical log error in phase 2
   gmm_iters: int = 200           # max EM iterations per fit
