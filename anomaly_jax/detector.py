@@ -12,6 +12,7 @@ All scores are "higher = more anomalous".  The model is the dense
 encoder/decoder of ``models.py`` inside the ``Gumiho`` of ``vae.py``.
 """
 import dataclasses
+import json
 import os
 
 import jax
@@ -126,28 +127,32 @@ class Detector:
     """Writes the parameters and config under directory ``path``."""
     ck = checkpoint.Checkpoints(os.path.abspath(path))
     last = ck.latest_step()  # overwrite: a newer step; orbax drops the old
-    ck.save(0 if last is None else last + 1, _as_state(self.trained), {"config": _cfg_dict(self.cfg)})
+    ck.save(0 if last is None else last + 1, _as_state(self.trained),
+            {"config": _cfg_dict(self.cfg)})
     ck.close()
+    # The config again as plain JSON: ``load`` needs it to build the
+    # parameter structure before it can restore the checkpoint.
+    with open(os.path.join(path, "config.json"), "w") as f:
+      json.dump(_cfg_dict(self.cfg), f, indent=1)
 
   @classmethod
   def load(cls, path: str) -> "Detector":
     """Reads a detector written by ``save``."""
+    cfg_path = os.path.join(path, "config.json")
+    if not os.path.exists(cfg_path):
+      raise DataError(path, "no saved detector here (Detector.save writes "
+                      "config.json and a checkpoint)")
+    with open(cfg_path) as f:
+      raw = json.load(f)
+    try:
+      cfg = DetectorConfig(**{**raw, "hidden": tuple(raw["hidden"])})
+    except TypeError as e:
+      raise DataError(cfg_path, f"not a DetectorConfig: {e}") from e
     ck = checkpoint.Checkpoints(os.path.abspath(path))
-    if ck.latest_step() is None:
-      raise DataError(path, "no saved detector here (Detector.save writes one)")
-    # meta first (to build the structure), then the state.
-    meta = ck._mgr.restore(ck.latest_step(), args=_meta_args())["meta"]  # pylint: disable=protected-access
-    cfg = DetectorConfig(**{**meta["config"],
-                            "hidden": tuple(meta["config"]["hidden"])})
     like = _as_state(_untrained(cfg))
     state, _ = ck.restore(like)
     ck.close()
     return cls(cfg, _from_state(state))
-
-
-def _meta_args():
-  import orbax.checkpoint as ocp  # pylint: disable=g-import-not-at-top
-  return ocp.args.Composite(meta=ocp.args.JsonRestore())
 
 
 def _cfg_dict(cfg: DetectorConfig) -> dict:
