@@ -73,20 +73,21 @@ def build_models(cfg: DetectorConfig) -> tuple[vae.Gumiho, vae.Gumiho]:
 
 def make_score_fn(model: vae.Gumiho, ae_model: vae.Gumiho | None,
                   trained: train_lib.Trained):
-  """Jitted ``[batch, input_dim] -> {"ae"?, "vae", "gmm_nll", "np"}``."""
+  """``[batch, input_dim] -> {"ae"?, "vae", "gmm_nll", "np"}``, jitted once
+  per batch shape (the parameters are arguments, not baked-in constants)."""
+  with_ae = ae_model is not None and bool(trained.ae_params)
 
   @jax.jit
-  def fn(x):
-    mu, _ = vae.encode(model, trained.params, x)
-    out = {"vae": vae.recon_error(model, trained.params, x, train_lib.VAE),
-           "np": vae.recon_error(model, trained.params, x, train_lib.NP),
-           "gmm_nll": gmm_lib.nll(trained.gmm, mu)}
-    if ae_model is not None and trained.ae_params:
-      out["ae"] = vae.recon_error(ae_model, trained.ae_params, x,
-                                  train_lib.AE)
+  def fn(t: train_lib.Trained, x):
+    mu, _ = vae.encode(model, t.params, x)
+    out = {"vae": vae.recon_error(model, t.params, x, train_lib.VAE),
+           "np": vae.recon_error(model, t.params, x, train_lib.NP),
+           "gmm_nll": gmm_lib.nll(t.gmm, mu)}
+    if with_ae:
+      out["ae"] = vae.recon_error(ae_model, t.ae_params, x, train_lib.AE)
     return out
 
-  return fn
+  return lambda x: fn(trained, x)
 
 
 class Detector:

@@ -117,8 +117,8 @@ def _batch(rng, data, batch_size):
 
 def encode_mu(model: vae.Gumiho, params: dict, x, batch_size: int = 1024):
   """Latent means of ``x`` in fixed-size batches -> ``[N, z_dim]`` numpy."""
-  fn = jax.jit(lambda xb: vae.encode(model, params, xb)[0])
-  return batching.apply_in_batches(fn, x, batch_size)
+  fn = jax.jit(lambda p, xb: vae.encode(model, p, xb)[0])
+  return batching.apply_in_batches(lambda xb: fn(params, xb), x, batch_size)
 
 
 def fit_gmm(model, params, x_typ, cfg: TrainConfig, rng):
