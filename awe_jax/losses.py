@@ -22,9 +22,12 @@ import jax.numpy as jnp
 
 def cosine_similarity_matrix(a: jax.Array, b: jax.Array) -> jax.Array:
   """``[N, D] x [M, D] -> [N, M]`` cosine similarities."""
-  an = a / jnp.maximum(jnp.linalg.norm(a, axis=-1, keepdims=True), 1e-8)
-  bn = b / jnp.maximum(jnp.linalg.norm(b, axis=-1, keepdims=True), 1e-8)
-  return an @ bn.T
+  return _unit(a) @ _unit(b).T
+
+
+def _unit(x):
+  # rsqrt(max(|x|^2, eps)): finite gradients at x = 0 (padding rows).
+  return x * jax.lax.rsqrt(jnp.maximum(jnp.sum(x * x, -1, keepdims=True), 1e-16))
 
 
 def distance_from_similarity(sim: jax.Array, kind: str = "cos") -> jax.Array:
