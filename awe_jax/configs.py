@@ -24,6 +24,7 @@ class ModelConfig:
   pool: str = "mean"          # phone-view pooling: mean | first ("Rep.") | cls
   acoustic_pool: str = "mean" # acoustic-view pooling (the paper: mean)
   out_dim: int = 0            # > 0 adds the optional output projection
+  frame_stack: int = 1        # acoustic frames concatenated per position (paper: 1)
 
 
 @dataclasses.dataclass(frozen=True)

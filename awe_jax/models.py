@@ -33,6 +33,7 @@ class EncoderConfig:
   pe_base: float = 5000.0    # base of the sinusoidal position encoding
   pool: str = "mean"         # "mean" | "first" ("Rep.") | "cls"
   out_dim: int = 0           # > 0: optional output projection to out_dim
+  frame_stack: int = 1       # acoustic view: concatenate this many frames
 
 
 def sinusoidal_encoding(length: int, dim: int, base: float = 5000.0) -> np.ndarray:
@@ -125,13 +126,25 @@ class Encoder(nn.Module):
 
 
 class AcousticEncoder(nn.Module):
-  """``f(x)``: feature frames ``[B, T, D]`` with mask ``[B, T]`` -> ``[B, E]``."""
+  """``f(x)``: feature frames ``[B, T, D]`` with mask ``[B, T]`` -> ``[B, E]``.
+
+  With ``frame_stack`` s > 1, s consecutive frames are concatenated before
+  the input projection (``[B, T/s, s*D]``), dividing the attention length by
+  s (a common speech-transformer speed-up; the paper uses s = 1).
+  """
   cfg: EncoderConfig
 
   @nn.compact
   def __call__(self, feats, mask, *, train: bool = False):
     chex.assert_rank(feats, 3)
     chex.assert_rank(mask, 2)
+    feats = jnp.where(mask[..., None], feats, 0.0)
+    s = self.cfg.frame_stack
+    if s > 1:  # [B, T, D] -> [B, ceil(T/s), s*D]; a stack is real if any frame is
+      b, t, d = feats.shape
+      pad = -t % s
+      feats = jnp.pad(feats, ((0, 0), (0, pad), (0, 0))).reshape(b, -1, s * d)
+      mask = jnp.pad(mask, ((0, 0), (0, pad))).reshape(b, -1, s).any(-1)
     h = nn.Dense(self.cfg.d_model, name="in_proj")(feats)
     return Encoder(self.cfg, name="encoder")(h, mask, train=train)
 
@@ -176,7 +189,7 @@ def build_model(config, num_phones: int) -> MultiView:
                 pre_ln=m.pre_ln, pe_base=m.pe_base, out_dim=m.out_dim)
   acoustic = EncoderConfig(num_layers=m.acoustic_layers,
                            num_heads=m.acoustic_heads, pool=m.acoustic_pool,
-                           **common)
+                           frame_stack=m.frame_stack, **common)
   phone = EncoderConfig(num_layers=m.phone_layers, num_heads=m.phone_heads,
                         pool=m.pool, **common)
   return MultiView(acoustic, phone, num_phones)
