@@ -24,7 +24,7 @@ class ModelConfig:
   pool: str = "mean"          # phone-view pooling: mean | first ("Rep.") | cls
   acoustic_pool: str = "mean" # acoustic-view pooling (the paper: mean)
   out_dim: int = 0            # > 0 adds the optional output projection
-  frame_stack: int = 1        # acoustic frames concatenated per position (paper: 1)
+  frame_stack: int = 4        # acoustic frames concatenated per position (paper: 1)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -37,7 +37,7 @@ class Config:
   semi_hard: bool = True      # ignore negatives closer than the positive (codebase)
   distance: str = "cos"       # "cos": 1 - cos; "cos2": 1 - cos^2 (as printed)
   # Optimisation (Adam, as in the paper).
-  lr: float = 5e-4
+  lr: float = 1e-3            # the paper: 5e-4
   b1: float = 0.9
   b2: float = 0.999
   eps: float = 1e-8
@@ -63,8 +63,9 @@ def paper() -> Config:
   """Rhodes & Bains' test-set model; runs until lr < 1e-7 (cap: 100 epochs)."""
   return Config(
       model=ModelConfig(d_model=256, d_ff=1024, acoustic_layers=6,
-                        acoustic_heads=4, phone_layers=4, phone_heads=16),
-      epochs=100)
+                        acoustic_heads=4, phone_layers=4, phone_heads=16,
+                        frame_stack=1),
+      lr=5e-4, epochs=100)
 
 
 def tiny() -> Config:
@@ -72,6 +73,6 @@ def tiny() -> Config:
   return Config(
       model=ModelConfig(d_model=32, d_ff=64, acoustic_layers=1,
                         acoustic_heads=2, phone_layers=1, phone_heads=2,
-                        dropout=0.0),
+                        dropout=0.0, frame_stack=1),
       batch_size=32, eval_batch_size=64, topk=4, min_topk=2, epochs=2,
       num_buckets=2)

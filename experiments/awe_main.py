@@ -29,6 +29,8 @@ flags.DEFINE_integer("d_ff", None, "feed-forward width")
 flags.DEFINE_enum("pool", None, ["mean", "first", "cls"], "phone-view pooling")
 flags.DEFINE_bool("pre_ln", None, "pre-LN layers instead of post-LN")
 flags.DEFINE_integer("out_dim", None, "optional output projection (0: none)")
+flags.DEFINE_integer("frame_stack", None, "acoustic frames concatenated per "
+                     "position (1 = the paper)")
 flags.DEFINE_float("margin", None, "hinge margin m")
 flags.DEFINE_integer("topk", None, "initial k most offending negatives")
 flags.DEFINE_integer("min_topk", None, "final k (k drops by 1 per step)")
@@ -46,7 +48,7 @@ _MODEL_FLAGS = {"layers": "phone_layers", "heads": "phone_heads",
                 "acoustic_layers": "acoustic_layers",
                 "acoustic_heads": "acoustic_heads", "d_model": "d_model",
                 "d_ff": "d_ff", "pool": "pool", "pre_ln": "pre_ln",
-                "out_dim": "out_dim"}
+                "out_dim": "out_dim", "frame_stack": "frame_stack"}
 _TOP_FLAGS = ("margin", "topk", "min_topk", "batch_size", "lr", "epochs",
               "eval_every_steps", "seed")
 
