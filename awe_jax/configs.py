@@ -36,6 +36,7 @@ class Config:
   min_topk: int = 8           # ... down to this
   semi_hard: bool = True      # ignore negatives closer than the positive (codebase)
   distance: str = "cos"       # "cos": 1 - cos; "cos2": 1 - cos^2 (as printed)
+  hinge_each: bool = False    # mean of per-negative hinges (codebase) vs hinge of mean (paper)
   # Optimisation (Adam, as in the paper).
   lr: float = 1e-3            # the paper: 5e-4
   b1: float = 0.9

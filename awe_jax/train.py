@@ -73,7 +73,8 @@ def train_step(state, batch, rng, step, *, model: MultiView, tx, config):
     per_seg, terms = losses.multiview_triplet_loss(
         x, batch["valid"], y, batch["word_valid"], batch["inv"],
         margin=config.margin, k=k, k_max=config.topk,
-        semi_hard=config.semi_hard, distance=config.distance)
+        semi_hard=config.semi_hard, distance=config.distance,
+        hinge_each=config.hinge_each)
     count = batch["valid"].sum()
     loss = per_seg.sum() / jnp.maximum(count, 1)
     return loss, (per_seg.sum(), terms.sum(1), count)
