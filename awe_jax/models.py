@@ -34,6 +34,7 @@ class EncoderConfig:
   pool: str = "mean"         # "mean" | "first" ("Rep.") | "cls"
   out_dim: int = 0           # > 0: optional output projection to out_dim
   frame_stack: int = 1       # acoustic view: concatenate this many frames
+  scale_inputs: bool = True  # multiply projected inputs by sqrt(d_model)
 
 
 def sinusoidal_encoding(length: int, dim: int, base: float = 5000.0) -> np.ndarray:
@@ -106,6 +107,12 @@ class Encoder(nn.Module):
     if cfg.pool not in POOLS:
       raise ValueError(f"pool must be one of {POOLS}, not {cfg.pool!r}")
     b = h.shape[0]
+    if cfg.scale_inputs:
+      # As Vaswani et al. (sec. 3.4) scale embeddings: without it the
+      # position encoding's near-constant low-frequency dims dominate the
+      # mean-pooled output, every embedding starts out nearly parallel and
+      # the loss collapses them (the obj1 term drives it).
+      h = h * jnp.sqrt(jnp.float32(cfg.d_model))
     if cfg.pool == "cls":
       cls = self.param("cls", nn.initializers.normal(0.02), (cfg.d_model,))
       h = jnp.concatenate([jnp.broadcast_to(cls, (b, 1, cfg.d_model)), h], 1)
