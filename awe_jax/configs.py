@@ -45,7 +45,7 @@ class Config:
   batch_size: int = 256       # word segments per step
   num_buckets: int = 4        # static padded lengths of the acoustic input
   max_frames: int = 0         # > 0 truncates longer segments (0: keep all)
-  epochs: int = 12            # hard limit on epochs
+  epochs: int = 20            # hard limit on epochs
   eval_every_steps: int = 0   # 0: evaluate dev cross-view AP once per epoch
   # Plateau schedule with revert-to-best (Settle et al.'s ReduceLROnPlateau).
   patience: int = 4           # evaluations without improvement before decay

@@ -112,7 +112,8 @@ class ScheduleTest(absltest.TestCase):
                      [True, True, False, False, False, False, True, False, False])
     self.assertEqual([a.revert for a in acts],
                      [False, False, False, True, False, True, False, False, True])
-    self.assertEqual([a.stop for a in acts], [False] * 5 + [True, False, False, True])
+    # 1e-5 -> 1e-6 -> 1e-7 (not below min_lr) -> 1e-8: stop.
+    self.assertEqual([a.stop for a in acts], [False] * 8 + [True])
     self.assertEqual((st.best_score, st.best_step, st.num_decays), (0.3, 6, 3))
 
 
