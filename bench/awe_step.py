@@ -111,6 +111,7 @@ def run_torch(cfg, batches, num_phones, compiled: bool):
   class View(nn.Module):
     def __init__(self, inp, layers, heads, embed):
       super().__init__()
+      self.embed = embed
       self.inp = nn.Embedding(num_phones, m.d_model) if embed else nn.Linear(inp, m.d_model)
       layer = nn.TransformerEncoderLayer(m.d_model, heads, m.d_ff, m.dropout,
                                          activation="relu", batch_first=True,
@@ -118,7 +119,15 @@ def run_torch(cfg, batches, num_phones, compiled: bool):
       self.enc = nn.TransformerEncoder(layer, layers, enable_nested_tensor=False)
 
     def forward(self, x, mask):
-      h = self.inp(x)
+      if not self.embed and m.frame_stack > 1:  # as awe_jax.models.AcousticEncoder
+        st = m.frame_stack
+        x = x * mask[..., None]
+        pad = -x.shape[1] % st
+        x = nn.functional.pad(x, (0, 0, 0, pad))
+        mask = nn.functional.pad(mask, (0, pad))
+        x = x.reshape(x.shape[0], -1, st * x.shape[2])
+        mask = mask.reshape(mask.shape[0], -1, st).any(-1)
+      h = self.inp(x) * math.sqrt(m.d_model)
       h = h + pe(h.shape[1], m.d_model, m.pe_base)[None]
       h = self.enc(h, src_key_padding_mask=~mask)
       w = mask.float()[..., None]
@@ -127,7 +136,7 @@ def run_torch(cfg, batches, num_phones, compiled: bool):
   class Net(nn.Module):
     def __init__(self):
       super().__init__()
-      self.ac = View(batches[0]["feats"].shape[-1], m.acoustic_layers,
+      self.ac = View(batches[0]["feats"].shape[-1] * m.frame_stack, m.acoustic_layers,
                      m.acoustic_heads, False)
       self.ph = View(0, m.phone_layers, m.phone_heads, True)
 
