@@ -1,0 +1,79 @@
+"""The one AWE config, as plain data (frozen dataclasses).
+
+``default()`` is sized so that ``experiments/awe_main.py`` trains and
+evaluates on the embedded corpus (~10k tokens) in under 10 minutes on two
+CPU cores.  ``paper()`` is the configuration of Rhodes & Bains (acoustic view
+6 layers x 4 heads, phone view 4 layers x 16 heads, d_model 256, d_ff 1024,
+train until the learning rate falls below 1e-7).  Variants are made with
+``dataclasses.replace``.
+"""
+import dataclasses
+
+
+@dataclasses.dataclass(frozen=True)
+class ModelConfig:
+  d_model: int = 128          # width of both views (the paper: 256)
+  d_ff: int = 256             # feed-forward width (the paper: 1024)
+  acoustic_layers: int = 2    # N of the acoustic view (the paper: 6)
+  acoustic_heads: int = 4     # h of the acoustic view (the paper: 4)
+  phone_layers: int = 2       # N of the phone view (the paper's best: 4)
+  phone_heads: int = 4        # h of the phone view (the paper's best: 16)
+  dropout: float = 0.1        # on every sub-layer output
+  pre_ln: bool = False        # post-LN as in the paper; True for pre-LN
+  pe_base: float = 5000.0     # base of the sinusoidal position encoding (eq. 5)
+  pool: str = "mean"          # phone-view pooling: mean | first ("Rep.") | cls
+  acoustic_pool: str = "mean" # acoustic-view pooling (the paper: mean)
+  out_dim: int = 0            # > 0 adds the optional output projection
+  frame_stack: int = 4        # acoustic frames concatenated per position (paper: 1)
+
+
+@dataclasses.dataclass(frozen=True)
+class Config:
+  model: ModelConfig = ModelConfig()
+  # Loss (eq. 4, with the codebase's k most offending negatives).
+  margin: float = 0.5         # m of the hinge
+  topk: int = 16              # initial k; decreases by one per step ...
+  min_topk: int = 8           # ... down to this
+  semi_hard: bool = True      # ignore negatives closer than the positive (codebase)
+  distance: str = "cos"       # "cos": 1 - cos; "cos2": 1 - cos^2 (as printed)
+  hinge_each: bool = False    # mean of per-negative hinges (codebase) vs hinge of mean (paper)
+  # Optimisation (Adam, as in the paper).
+  lr: float = 1e-3            # the paper: 5e-4
+  b1: float = 0.9
+  b2: float = 0.999
+  eps: float = 1e-8
+  batch_size: int = 256       # word segments per step
+  num_buckets: int = 4        # static padded lengths of the acoustic input
+  max_frames: int = 0         # > 0 truncates longer segments (0: keep all)
+  epochs: int = 20            # hard limit on epochs
+  eval_every_steps: int = 0   # 0: evaluate dev cross-view AP once per epoch
+  # Plateau schedule with revert-to-best (Settle et al.'s ReduceLROnPlateau).
+  patience: int = 4           # evaluations without improvement before decay
+  decay: float = 0.1          # lr factor at each plateau
+  min_lr: float = 1e-7        # stop when the lr falls below this
+  seed: int = 0               # parameters, dropout and data order
+  eval_batch_size: int = 512  # segments per embedding call at evaluation
+
+
+def default() -> Config:
+  """Modest model: the default run finishes in < 10 min on 2 CPU cores."""
+  return Config()
+
+
+def paper() -> Config:
+  """Rhodes & Bains' test-set model; runs until lr < 1e-7 (cap: 100 epochs)."""
+  return Config(
+      model=ModelConfig(d_model=256, d_ff=1024, acoustic_layers=6,
+                        acoustic_heads=4, phone_layers=4, phone_heads=16,
+                        frame_stack=1),
+      lr=5e-4, epochs=100)
+
+
+def tiny() -> Config:
+  """For tests: d_model 32, one layer per view."""
+  return Config(
+      model=ModelConfig(d_model=32, d_ff=64, acoustic_layers=1,
+                        acoustic_heads=2, phone_layers=1, phone_heads=2,
+                        dropout=0.0, frame_stack=1),
+      batch_size=32, eval_batch_size=64, topk=4, min_topk=2, epochs=2,
+      num_buckets=2)

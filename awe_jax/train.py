@@ -1,0 +1,265 @@
+"""Training: the pure jitted step and the loop with plateau/revert and resume.
+
+State is the pytree ``{"params", "opt"}``; the optimiser is
+``optax.inject_hyperparams(optax.adam)`` so the plateau schedule changes the
+learning rate inside the state without recompiling.  Batches are split over
+all local devices with ``jax.sharding`` (params replicated), the step is
+``jax.jit(..., donate_argnums=(0,))``, per-step randomness is
+``fold_in(rng, step)`` and the data order depends only on ``(seed, epoch)``:
+a run stopped and resumed from ``workdir`` ends with the same parameters as
+an uninterrupted one.
+"""
+import dataclasses
+import functools
+import json
+import math
+import os
+import time
+
+from absl import logging
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+
+from awe_jax import evaluate, input_pipeline, losses, schedule
+from awe_jax.models import MultiView, build_model, init_params
+from jaxtk import parallel
+from jaxtk.checkpoint import Checkpoints
+from jaxtk.metrics_io import MetricWriter
+from jaxtk.progress import progress
+
+
+class NonFiniteLossError(FloatingPointError):
+  """The training loss became NaN or inf."""
+
+
+def make_optimizer(config) -> optax.GradientTransformation:
+  return optax.inject_hyperparams(optax.adam)(
+      learning_rate=config.lr, b1=config.b1, b2=config.b2, eps=config.eps)
+
+
+def set_lr(opt_state, lr: float):
+  """The optimiser state with a new learning rate (same pytree structure)."""
+  hp = dict(opt_state.hyperparams)
+  hp["learning_rate"] = jnp.asarray(lr, jnp.asarray(hp["learning_rate"]).dtype)
+  return opt_state._replace(hyperparams=hp)
+
+
+def train_step(state, batch, rng, step, *, model: MultiView, tx, config):
+  """One Adam step on the multi-view loss.
+
+  Args:
+    state: ``{"params", "opt"}``.
+    batch: from :func:`input_pipeline.make_batch` (``feats [B, T, D]``,
+      ``mask [B, T]``, ``valid [B]``, ``inv [B]``, ``phones [B, L]``,
+      ``word_valid [B]``).
+    rng: this step's key (``fold_in(rng, step)``).
+    step: int32 global step (sets the decreasing k).
+
+  Returns:
+    ``(state, metrics)`` with sums and counts: ``loss_sum``, ``terms_sum
+    [3]``, ``count``, ``grad_norm``.
+  """
+  r_ac, r_ph = jax.random.split(rng)
+  k = losses.topk_at_step(step, config.topk, config.min_topk)
+
+  def loss_fn(params):
+    v = {"params": params}
+    x = model.apply(v, batch["feats"], batch["mask"], train=True,
+                    method=MultiView.acoustic, rngs={"dropout": r_ac})
+    y = model.apply(v, batch["phones"], train=True, method=MultiView.phones,
+                    rngs={"dropout": r_ph})
+    per_seg, terms = losses.multiview_triplet_loss(
+        x, batch["valid"], y, batch["word_valid"], batch["inv"],
+        margin=config.margin, k=k, k_max=config.topk,
+        semi_hard=config.semi_hard, distance=config.distance,
+        hinge_each=config.hinge_each)
+    count = batch["valid"].sum()
+    loss = per_seg.sum() / jnp.maximum(count, 1)
+    return loss, (per_seg.sum(), terms.sum(1), count)
+
+  grads, (loss_sum, terms_sum, count) = jax.grad(loss_fn, has_aux=True)(
+      state["params"])
+  grad_norm = optax.global_norm(grads)
+  updates, opt = tx.update(grads, state["opt"], state["params"])
+  params = optax.apply_updates(state["params"], updates)
+  return ({"params": params, "opt": opt},
+          {"loss_sum": loss_sum, "terms_sum": terms_sum, "count": count,
+           "grad_norm": grad_norm})
+
+
+@dataclasses.dataclass
+class Setup:
+  """Everything built once from the config and the data."""
+  ds: input_pipeline.Dataset
+  model: MultiView
+  tx: optax.GradientTransformation
+  boundaries: np.ndarray
+  mesh: object
+  evaluator: evaluate.Evaluator
+  rng: jax.Array
+
+
+def setup(config, data_dir: str) -> Setup:
+  ds = input_pipeline.load_dataset(data_dir)
+  lengths = np.concatenate([s.lengths for s in ds.splits.values()])
+  if config.max_frames:
+    lengths = np.minimum(lengths, config.max_frames)
+  boundaries = input_pipeline.bucket_boundaries(lengths, config.num_buckets)
+  model = build_model(config, ds.vocab.num_phones)
+  mesh = parallel.data_mesh()
+  for name, bs in (("batch_size", config.batch_size),
+                   ("eval_batch_size", config.eval_batch_size)):
+    if bs % mesh.size:
+      raise ValueError(f"{name}={bs} is not divisible by the {mesh.size} devices")
+  ev = evaluate.Evaluator(model, ds.phone_table, boundaries,
+                          config.eval_batch_size, mesh, config.max_frames)
+  return Setup(ds, model, make_optimizer(config), boundaries, mesh, ev,
+               jax.random.PRNGKey(config.seed))
+
+
+def initial_state(config, s: Setup):
+  init_rng, _ = jax.random.split(s.rng)
+  params = init_params(s.model, init_rng, s.ds.feat_dim)
+  return parallel.replicate({"params": params, "opt": s.tx.init(params)}, s.mesh)
+
+
+def _meta(epoch, batch_pos, step, sched, history):
+  return {"epoch": epoch, "batch_pos": batch_pos, "step": step,
+          "sched": list(sched), "history": history}
+
+
+def train_and_evaluate(config, workdir: str, data_dir: str) -> dict:
+  """Trains with the plateau schedule, then scores the best state.
+
+  Writes ``workdir/{latest,best}`` checkpoints, ``metrics.jsonl`` and, via
+  :func:`finish`, embeddings and plots.  Returns the final scores.
+
+  Raises:
+    NonFiniteLossError: the loss became NaN/inf; the latest and best
+      checkpoints are those of the last good evaluation.
+  """
+  os.makedirs(workdir, exist_ok=True)
+  s = setup(config, data_dir)
+  with open(os.path.join(workdir, "config.json"), "w") as f:
+    json.dump(dataclasses.asdict(config), f, indent=1)
+  train = s.ds.splits["train"]
+  state = initial_state(config, s)
+  latest = Checkpoints(os.path.join(workdir, "latest"))
+  best = Checkpoints(os.path.join(workdir, "best"))
+  writer = MetricWriter(os.path.join(workdir, "metrics.jsonl"))
+  sched = schedule.plateau_init(config.lr)
+  epoch = batch_pos = step = 0
+  history = []
+  if latest.latest_step() is not None:
+    state, meta = latest.restore(state)
+    epoch, batch_pos, step = meta["epoch"], meta["batch_pos"], meta["step"]
+    sched = schedule.PlateauState(*meta["sched"])
+    history = meta["history"]
+    writer.truncate_after(step)
+    logging.info("resumed from %s at step %d (epoch %d)", latest.directory,
+                 step, epoch)
+  stopped = bool(history) and history[-1].get("stop", False)
+  step_fn = jax.jit(functools.partial(train_step, model=s.model, tx=s.tx,
+                                      config=config), donate_argnums=(0,))
+  base_rng = jax.random.split(s.rng)[1]
+  t_start = time.time()
+  while epoch < config.epochs and not stopped:
+    batches = input_pipeline.epoch_batches(
+        train.lengths, s.boundaries, config.batch_size, config.seed, epoch)
+    if epoch == 0 and batch_pos == 0:
+      logging.info("padding fraction of an epoch: %.3f (%d batches, buckets %s)",
+                   input_pipeline.padding_fraction(
+                       train.lengths, batches, s.boundaries, config.batch_size,
+                       config.max_frames), len(batches), s.boundaries.tolist())
+    loss_sum = count = 0.0
+    bar = progress(batches[batch_pos:], desc=f"epoch {epoch + 1}", unit="batch")
+    for pos, idx in enumerate(bar, start=batch_pos):
+      batch = parallel.shard_batch(input_pipeline.make_batch(
+          train, idx, s.boundaries, config.batch_size, s.ds.phone_table,
+          config.max_frames), s.mesh)
+      state, m = step_fn(state, batch, jax.random.fold_in(base_rng, step),
+                         jnp.int32(step))
+      ls, c = float(m["loss_sum"]), float(m["count"])
+      if not (math.isfinite(ls) and math.isfinite(float(m["grad_norm"]))):
+        msg = (f"non-finite training loss at step {step} (epoch {epoch + 1}); "
+               f"stopping. The last good checkpoints are kept in "
+               f"{latest.directory} and {best.directory}.")
+        logging.error(msg)
+        writer.write(step, event="nonfinite_loss", loss=ls)
+        raise NonFiniteLossError(msg)
+      loss_sum, count, step = loss_sum + ls, count + c, step + 1
+      bar.set_postfix(loss=f"{loss_sum / max(count, 1):.4f}")
+      end_of_epoch = pos + 1 == len(batches)
+      if not (end_of_epoch or (config.eval_every_steps and
+                               step % config.eval_every_steps == 0)):
+        continue
+      scores, _ = s.evaluator(state["params"], s.ds.splits["dev"])
+      sched, act = schedule.plateau_update(
+          sched, scores["crossview_ap"], step, patience=config.patience,
+          decay=config.decay, min_lr=config.min_lr)
+      row = dict(epoch=epoch + (pos + 1) / len(batches),
+                 train_loss=loss_sum / max(count, 1), lr=sched.lr,
+                 dev_acoustic_ap=scores["acoustic_ap"],
+                 dev_crossview_ap=scores["crossview_ap"],
+                 improved=act.improved, stop=act.stop,
+                 elapsed=time.time() - t_start)
+      history.append(row)
+      writer.write(step, **row)
+      loss_sum = count = 0.0
+      next_epoch, next_pos = (epoch + 1, 0) if end_of_epoch else (epoch, pos + 1)
+      meta = _meta(next_epoch, next_pos, step, sched, history)
+      if act.improved:
+        best.save(step, state, meta)
+      if act.revert:
+        state, _ = best.restore(state)
+        state = dict(state, opt=set_lr(state["opt"], sched.lr))
+        logging.info("dev AP flat for %d evaluations: lr -> %g, reverted to "
+                     "step %d", config.patience, sched.lr, sched.best_step)
+      latest.save(step, state, meta)
+      if act.stop:
+        stopped = True
+        break
+    epoch, batch_pos = epoch + 1, 0
+  latest.close()
+  result = finish(config, s, best, state, workdir)
+  best.close()
+  return result
+
+
+def restore_best(best: Checkpoints, like):
+  if best.latest_step() is None:
+    return like
+  return best.restore(like)[0]
+
+
+def finish(config, s: Setup, best: Checkpoints, like, workdir: str) -> dict:
+  """Scores the best state on dev and test; writes embeddings and plots."""
+  from awe_jax import report  # pylint: disable=g-import-not-at-top
+  state = restore_best(best, like)
+  id_to_word = {i: w for w, i in s.ds.vocab.words_to_ids.items()}
+  out = {}
+  for split in ("dev", "test"):
+    scores, arrays = s.evaluator(state["params"], s.ds.splits[split], id_to_word)
+    np.savez(os.path.join(workdir, f"{split}-embs.npz"), **arrays)
+    out.update({f"{split}_{k}": v for k, v in scores.items()})
+    if split == "dev":
+      report.plot_pca(os.path.join(workdir, "dev-pca.png"), arrays)
+  report.plot_curves(os.path.join(workdir, "dev-curves.png"),
+                     os.path.join(workdir, "metrics.jsonl"))
+  with open(os.path.join(workdir, "final.json"), "w") as f:
+    json.dump(out, f, indent=1)
+  return out
+
+
+def evaluate_only(config, workdir: str, data_dir: str) -> dict:
+  """Scores the best (else latest) checkpoint in ``workdir`` on dev and test."""
+  s = setup(config, data_dir)
+  like = initial_state(config, s)
+  best = Checkpoints(os.path.join(workdir, "best"))
+  if best.latest_step() is None:
+    best = Checkpoints(os.path.join(workdir, "latest"))
+    if best.latest_step() is None:
+      raise FileNotFoundError(f"no checkpoint in {workdir}/best or {workdir}/latest")
+  return finish(config, s, best, like, workdir)

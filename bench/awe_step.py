@@ -1,0 +1,250 @@
+"""Training throughput: our jitted JAX step vs the paper's PyTorch stack.
+
+Same config (default: the paper's, acoustic 6x4, phone 4x16, d_model 256,
+d_ff 1024, post-LN, dropout 0.1, mean pooling), same batches (drawn from
+the embedded corpus, else the small corpus, else synthetic lengths; the
+run says which), same loss (eq. 4, k most offending, semi-hard).  Three
+implementations, each in its own subprocess so that peak memory (ru_maxrss)
+is its own: ``jax`` (this package), ``torch`` (eager ``nn.TransformerEncoder``,
+as the paper used) and ``compile`` (the same under ``torch.compile``).
+Every batch shape is run once untimed (compilation), then timed.
+
+  python bench/awe_step.py [--config=paper|default] [--batches=4] [--data_dir=...]
+"""
+import argparse
+import json
+import math
+import os
+import resource
+import subprocess
+import sys
+import time
+
+import numpy as np
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+
+def get_batches(args, cfg):
+  """A fixed list of batches (dicts of NumPy arrays) and where they came from."""
+  from awe_jax import input_pipeline as ip  # pylint: disable=g-import-not-at-top
+  candidates = [args.data_dir] if args.data_dir else []
+  try:
+    from awe_jax import corpus  # pylint: disable=g-import-not-at-top
+    candidates += [lambda: corpus.ensure_corpus(), lambda: corpus.ensure_corpus(small=True)]
+  except ImportError:
+    pass
+  for c in candidates:
+    try:
+      d = c() if callable(c) else c
+      ds = ip.load_dataset(d, splits=("train",))
+    except Exception as e:  # pylint: disable=broad-except
+      print(f"[bench] cannot use corpus {c if isinstance(c, str) else ''}: {e}",
+            file=sys.stderr)
+      continue
+    tr = ds.splits["train"]
+    bounds = ip.bucket_boundaries(tr.lengths, cfg.num_buckets)
+    idx = ip.epoch_batches(tr.lengths, bounds, cfg.batch_size, 0, 0)
+    idx = [i for i in idx if len(i) == cfg.batch_size] or idx
+    bs = [ip.make_batch(tr, i, bounds, cfg.batch_size, ds.phone_table)
+          for i in idx[:args.batches]]
+    return bs, ds.vocab.num_phones, f"corpus {d} ({len(tr)} train tokens)"
+  rng = np.random.default_rng(0)
+  bs = []
+  for _ in range(args.batches):  # synthetic: corpus-like lengths and words
+    t = int(rng.choice([48, 72, 96, 128]))
+    lens = rng.integers(t // 2, t + 1, cfg.batch_size)
+    words = rng.integers(0, 600, cfg.batch_size)
+    uniq, inv = np.unique(words, return_inverse=True)
+    phones = np.zeros((cfg.batch_size, 12), np.int32)
+    phones[:len(uniq)] = rng.integers(1, 45, (len(uniq), 12)) * (
+        np.arange(12)[None] < rng.integers(2, 12, (len(uniq), 1)))
+    phones[:len(uniq), 0] = np.maximum(phones[:len(uniq), 0], 1)
+    bs.append(dict(feats=rng.normal(size=(cfg.batch_size, t, 39)).astype(np.float32),
+                   mask=np.arange(t)[None] < lens[:, None],
+                   valid=np.ones(cfg.batch_size, bool), inv=inv.astype(np.int32),
+                   phones=phones, word_valid=np.arange(cfg.batch_size) < len(uniq)))
+  return bs, 46, "SYNTHETIC lengths (no corpus found)"
+
+
+def run_jax(cfg, batches, num_phones):
+  import functools  # pylint: disable=g-import-not-at-top
+  import jax
+  import jax.numpy as jnp
+  from awe_jax import models, train
+  from jaxtk import parallel
+  model = models.build_model(cfg, num_phones)
+  tx = train.make_optimizer(cfg)
+  params = models.init_params(model, jax.random.PRNGKey(0), batches[0]["feats"].shape[-1])
+  mesh = parallel.data_mesh()
+  state = parallel.replicate({"params": params, "opt": tx.init(params)}, mesh)
+  step = jax.jit(functools.partial(train.train_step, model=model, tx=tx, config=cfg),
+                 donate_argnums=(0,))
+  keys = ("feats", "mask", "valid", "inv", "phones", "word_valid")
+  dev = [parallel.shard_batch({k: b[k] for k in keys}, mesh) for b in batches]
+
+  def one(state, i, b):
+    state, m = step(state, b, jax.random.PRNGKey(i), jnp.int32(i))
+    return state, float(m["loss_sum"]) / max(float(m["count"]), 1.0)
+
+  for i, b in enumerate(dev):
+    state, _ = one(state, i, b)
+  t0 = time.perf_counter()
+  for i, b in enumerate(dev):
+    state, loss = one(state, i, b)
+  return time.perf_counter() - t0, loss
+
+
+def run_torch(cfg, batches, num_phones, compiled: bool):
+  import torch  # pylint: disable=g-import-not-at-top
+  from torch import nn
+  torch.manual_seed(0)
+  m = cfg.model
+
+  def pe(length, dim, base):
+    t = torch.arange(length, dtype=torch.float64)[:, None]
+    ang = t / base ** (torch.arange(0, dim, 2, dtype=torch.float64)[None] / dim)
+    out = torch.zeros(length, dim, dtype=torch.float64)
+    out[:, 0::2], out[:, 1::2] = torch.sin(ang), torch.cos(ang)
+    return out.float()
+
+  class View(nn.Module):
+    def __init__(self, inp, layers, heads, embed):
+      super().__init__()
+      self.embed = embed
+      self.inp = nn.Embedding(num_phones, m.d_model) if embed else nn.Linear(inp, m.d_model)
+      layer = nn.TransformerEncoderLayer(m.d_model, heads, m.d_ff, m.dropout,
+                                         activation="relu", batch_first=True,
+                                         norm_first=m.pre_ln)
+      self.enc = nn.TransformerEncoder(layer, layers, enable_nested_tensor=False)
+
+    def forward(self, x, mask):
+      if not self.embed and m.frame_stack > 1:  # as awe_jax.models.AcousticEncoder
+        st = m.frame_stack
+        x = x * mask[..., None]
+        pad = -x.shape[1] % st
+        x = nn.functional.pad(x, (0, 0, 0, pad))
+        mask = nn.functional.pad(mask, (0, pad))
+        x = x.reshape(x.shape[0], -1, st * x.shape[2])
+        mask = mask.reshape(mask.shape[0], -1, st).any(-1)
+      h = self.inp(x) * math.sqrt(m.d_model)
+      h = h + pe(h.shape[1], m.d_model, m.pe_base)[None]
+      h = self.enc(h, src_key_padding_mask=~mask)
+      w = mask.float()[..., None]
+      return (h * w).sum(1) / w.sum(1).clamp(min=1)
+
+  class Net(nn.Module):
+    def __init__(self):
+      super().__init__()
+      self.ac = View(batches[0]["feats"].shape[-1] * m.frame_stack, m.acoustic_layers,
+                     m.acoustic_heads, False)
+      self.ph = View(0, m.phone_layers, m.phone_heads, True)
+
+    def forward(self, feats, mask, phones, valid, word_valid, inv, k):
+      x = self.ac(feats, mask)
+      pm = phones > 0
+      pm[:, 0] = True  # padding word rows: keep the mask non-empty
+      y = self.ph(phones, pm)
+      return loss_fn(x, valid, y, word_valid, inv, k)
+
+  def loss_fn(x, xv, y, yv, inv, k):  # eq. (4), as awe_jax.losses
+    xn = nn.functional.normalize(x, dim=-1)
+    yn = nn.functional.normalize(y, dim=-1)
+    dxy, dyy = 1 - xn @ yn.T, 1 - yn @ yn.T
+    dpos = dxy.gather(1, inv[:, None])[:, 0]
+    b, mm = dxy.shape
+    other = inv[:, None] != torch.arange(mm)[None]
+    mxy = other & yv[None] & xv[:, None] & (dxy >= dpos[:, None])
+
+    def topk(d, mask):
+      kk = min(cfg.topk, d.shape[1])
+      v, _ = torch.where(mask, -d, torch.tensor(-math.inf)).topk(kk, dim=1)
+      take = (torch.arange(kk)[None] < k) & torch.isfinite(v)
+      vals = torch.where(take, -v, torch.zeros(()))
+      return vals.sum(1) / take.sum(1).clamp(min=1), take.any(1)
+
+    def hinge(mean, has):
+      return torch.where(has, torch.relu(cfg.margin + dpos - mean), torch.zeros(()))
+
+    o0 = hinge(*topk(dxy, mxy))
+    m1, h1 = topk(dyy, ~torch.eye(mm, dtype=torch.bool) & yv[None])
+    o1 = hinge(m1[inv], h1[inv])
+    m2, h2 = topk(dxy.T, mxy.T)
+    o2 = hinge(m2[inv], h2[inv])
+    return ((o0 + o1 + o2) * xv).sum() / xv.sum().clamp(min=1)
+
+  net = Net()
+  opt = torch.optim.Adam(net.parameters(), lr=cfg.lr, betas=(cfg.b1, cfg.b2), eps=cfg.eps)
+  fwd = torch.compile(net) if compiled else net
+  tb = [{k: torch.from_numpy(np.asarray(v)) for k, v in b.items()
+         if k in ("feats", "mask", "phones", "valid", "word_valid", "inv")} for b in batches]
+  for b in tb:
+    b["inv"] = b["inv"].long()
+
+  def one(i, b):
+    opt.zero_grad()
+    loss = fwd(b["feats"], b["mask"], b["phones"], b["valid"], b["word_valid"],
+               b["inv"], max(cfg.min_topk, cfg.topk - i))
+    loss.backward()
+    opt.step()
+    return float(loss)
+
+  net.train()
+  for i, b in enumerate(tb):
+    one(i, b)
+  t0 = time.perf_counter()
+  for i, b in enumerate(tb):
+    loss = one(i, b)
+  return time.perf_counter() - t0, loss
+
+
+def child(args):
+  from awe_jax import configs  # pylint: disable=g-import-not-at-top
+  cfg = configs.paper() if args.config == "paper" else configs.default()
+  batches, num_phones, source = get_batches(args, cfg)
+  pairs = int(sum(b["valid"].sum() for b in batches))
+  if args.impl == "jax":
+    secs, loss = run_jax(cfg, batches, num_phones)
+  else:
+    secs, loss = run_torch(cfg, batches, num_phones, args.impl == "compile")
+  peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+  print(json.dumps(dict(impl=args.impl, secs=secs, pairs=pairs,
+                        pairs_per_s=pairs / secs, peak_rss_mb=peak_mb,
+                        last_loss=loss, source=source)))
+
+
+def main():
+  p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+  p.add_argument("--config", default="paper", choices=["paper", "default"])
+  p.add_argument("--batches", type=int, default=4)
+  p.add_argument("--data_dir", default=None)
+  p.add_argument("--impls", default="jax,torch,compile")
+  p.add_argument("--impl", default=None, help=argparse.SUPPRESS)
+  args = p.parse_args()
+  if args.impl:
+    return child(args)
+  res = {}
+  for impl in args.impls.split(","):
+    cmd = [sys.executable, __file__, f"--impl={impl}", f"--config={args.config}",
+           f"--batches={args.batches}"] + (
+               [f"--data_dir={args.data_dir}"] if args.data_dir else [])
+    out = subprocess.run(cmd, capture_output=True, text=True, check=False)
+    if out.returncode:
+      print(f"{impl}: FAILED\n{out.stderr[-2000:]}")
+      continue
+    res[impl] = json.loads(out.stdout.strip().splitlines()[-1])
+    r = res[impl]
+    print(f"{impl:8s} {r['pairs_per_s']:8.1f} pairs/s  ({r['pairs']} pairs in "
+          f"{r['secs']:.1f} s)  peak RSS {r['peak_rss_mb']:.0f} MB  "
+          f"loss {r['last_loss']:.4f}", flush=True)
+  if res:
+    print(f"batches: {next(iter(res.values()))['source']}; config={args.config}")
+  if "jax" in res:
+    for other in ("torch", "compile"):
+      if other in res:
+        print(f"jax / {other}: {res['jax']['pairs_per_s'] / res[other]['pairs_per_s']:.2f}x "
+              "pairs/s")
+
+
+if __name__ == "__main__":
+  main()

@@ -1,0 +1,77 @@
+"""Blocked on-device AP against sklearn, the NumPy reference and a toy."""
+from absl.testing import absltest, parameterized
+import numpy as np
+from sklearn.metrics import average_precision_score
+
+from awe_jax import metrics
+
+
+def _unit(x):
+  return x / np.linalg.norm(x, axis=1, keepdims=True)
+
+
+class APTest(parameterized.TestCase):
+
+  @parameterized.parameters((40, 4, 8), (301, 40, 32))
+  def test_acoustic_ap_equals_sklearn(self, n, k, rows):
+    rng = np.random.default_rng(n)
+    x = rng.normal(size=(n, 12)).astype(np.float32)
+    y = rng.integers(0, k, n)
+    xn = _unit(x.astype(np.float64))
+    i, j = np.triu_indices(n, 1)
+    d = 1 - np.sum(xn[i] * xn[j], 1)
+    ref = average_precision_score(y[i] == y[j], -d)
+    self.assertAlmostEqual(metrics.acoustic_ap(x, y, rows=rows), ref, delta=1e-6)
+    self.assertAlmostEqual(metrics.average_precision(d, y[i] == y[j]), ref,
+                           delta=1e-9)
+
+  @parameterized.parameters((60, 7, 8), (211, 30, 16))
+  def test_crossview_ap_equals_sklearn(self, n, m, rows):
+    rng = np.random.default_rng(n)
+    x = rng.normal(size=(n, 10)).astype(np.float32)
+    w = rng.normal(size=(m, 10)).astype(np.float32)
+    labels = np.array([f"w{v}" for v in rng.integers(0, m + 2, n)])  # some unseen
+    wl = np.array([f"w{v}" for v in range(m)])
+    d = 1 - _unit(x.astype(np.float64)) @ _unit(w.astype(np.float64)).T
+    ref = average_precision_score((labels[:, None] == wl[None]).ravel(), -d.ravel())
+    got = metrics.crossview_ap(x, labels, w, wl, rows=rows)
+    self.assertAlmostEqual(got, ref, delta=1e-6)
+
+  def test_toy_by_hand(self):
+    # Four segments on a line of angles; words a a b b.
+    ang = np.deg2rad([0, 10, 60, 100])
+    x = np.stack([np.cos(ang), np.sin(ang)], 1)
+    # Pairs by distance: (0,1) 10deg +, (2,3) 40deg +, (1,2) 50deg -,
+    # (0,2) 60deg -, (1,3) 90deg -, (0,3) 100deg -: AP = (1/1 + 2/2) / 2 = 1.
+    self.assertAlmostEqual(metrics.acoustic_ap(x, ["a", "a", "b", "b"], rows=2), 1.0, 6)
+    # Words a b a b: positives (0,2) at rank 4 and (1,3) at rank 5:
+    # AP = (1/4 + 2/5) / 2.
+    self.assertAlmostEqual(metrics.acoustic_ap(x, ["a", "b", "a", "b"], rows=2),
+                           (1 / 4 + 2 / 5) / 2, 6)
+    # Cross-view: words a (0 deg) and b (90 deg); segments a@0, b@10, a@60.
+    # Ranking: (s0,a) 0+, (s1,a) 10-, (s2,b) 30-, (s2,a) 60+, (s1,b) 80+,
+    # (s0,b) 90-: AP = (1/1 + 2/4 + 3/5) / 3.
+    seg = np.stack([np.cos(np.deg2rad([0, 10, 60])), np.sin(np.deg2rad([0, 10, 60]))], 1)
+    words = np.array([[1, 0], [0, 1]], float)
+    self.assertAlmostEqual(
+        metrics.crossview_ap(seg, ["a", "b", "a"], words, ["a", "b"], rows=2),
+        (1 + 2 / 4 + 3 / 5) / 3, 6)
+
+  def test_ties_follow_sklearn(self):
+    x = np.array([[1, 0], [1, 0], [1, 0], [0, 1], [0, 1]], np.float32)
+    y = np.array([0, 0, 1, 1, 2])
+    i, j = np.triu_indices(5, 1)
+    xn = _unit(x.astype(np.float64))
+    d = 1 - np.sum(xn[i] * xn[j], 1)
+    ref = average_precision_score(y[i] == y[j], -d)
+    self.assertAlmostEqual(metrics.acoustic_ap(x, y, rows=2), ref, 6)
+
+  def test_no_positive_is_zero(self):
+    x = np.eye(4, dtype=np.float32)
+    self.assertEqual(metrics.acoustic_ap(x, [0, 1, 2, 3]), 0.0)
+    with self.assertRaises(ValueError):
+      metrics.crossview_ap(x, [0, 1, 2, 3], x[:2], [0, 0])
+
+
+if __name__ == "__main__":
+  absltest.main()
