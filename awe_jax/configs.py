@@ -25,6 +25,13 @@ class ModelConfig:
   acoustic_pool: str = "mean" # acoustic-view pooling (the paper: mean)
   out_dim: int = 0            # > 0 adds the optional output projection
   frame_stack: int = 4        # acoustic frames concatenated per position (paper: 1)
+  encoder: str = "transformer"  # transformer | bigru | bilstm (the codebase's RNNs)
+  # Recurrent views (encoder bigru/bilstm); defaults are Settle et al.'s.
+  rnn_hidden: int = 512       # units per direction
+  rnn_acoustic_layers: int = 6
+  rnn_phone_layers: int = 2
+  rnn_dropout: float = 0.4    # between layers
+  phone_embed_dim: int = 64   # phone embedding fed to the phone-view RNN
 
 
 @dataclasses.dataclass(frozen=True)
@@ -42,6 +49,7 @@ class Config:
   b1: float = 0.9
   b2: float = 0.999
   eps: float = 1e-8
+  grad_clip: float = 0.0      # > 0 clips the global gradient norm (codebase: 10)
   batch_size: int = 256       # word segments per step
   num_buckets: int = 4        # static padded lengths of the acoustic input
   max_frames: int = 0         # > 0 truncates longer segments (0: keep all)
@@ -67,6 +75,15 @@ def paper() -> Config:
                         acoustic_heads=4, phone_layers=4, phone_heads=16,
                         frame_stack=1),
       lr=5e-4, epochs=100)
+
+
+def codebase() -> Config:
+  """Settle et al.'s agwe-recipe: 6-layer BiGRU acoustic view, 64-dim phone
+  embedding into a 2-layer BiGRU, 512 units per direction, dropout 0.4,
+  gradient clipping at 10, per-negative hinges with semi-hard masking."""
+  return Config(
+      model=ModelConfig(encoder="bigru", frame_stack=1),
+      lr=5e-4, grad_clip=10.0, hinge_each=True, semi_hard=True, epochs=100)
 
 
 def tiny() -> Config:

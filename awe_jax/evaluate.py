@@ -9,7 +9,6 @@ import jax
 import numpy as np
 
 from awe_jax import input_pipeline, metrics
-from awe_jax.models import MultiView
 from jaxtk import parallel
 
 
@@ -17,7 +16,7 @@ class Evaluator:
   """Embeds segments and word types of one split and computes the APs.
 
   Args:
-    model: the :class:`MultiView` module.
+    model: a multi-view module (``acoustic`` and ``phones`` methods).
     table: ``[num_words, L]`` phone ids per word id.
     boundaries: bucket lengths of the acoustic input.
     batch_size: segments per embedding call (divisible by the devices).
@@ -25,14 +24,14 @@ class Evaluator:
     max_frames: truncation of long segments (0: none).
   """
 
-  def __init__(self, model: MultiView, table, boundaries, batch_size: int,
+  def __init__(self, model, table, boundaries, batch_size: int,
                mesh, max_frames: int = 0):
     self.table, self.boundaries = table, boundaries
     self.batch_size, self.mesh, self.max_frames = batch_size, mesh, max_frames
     self._acoustic = jax.jit(functools.partial(
-        model.apply, method=MultiView.acoustic, train=False))
+        model.apply, method="acoustic", train=False))
     self._phones = jax.jit(functools.partial(
-        model.apply, method=MultiView.phones, train=False))
+        model.apply, method="phones", train=False))
 
   def acoustic(self, params, segs) -> np.ndarray:
     """``[n, E]`` acoustic embeddings of every segment, in segment order."""

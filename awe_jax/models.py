@@ -132,6 +132,21 @@ class Encoder(nn.Module):
     return out
 
 
+def stack_frames(feats, mask, s: int):
+  """Zeroes padding and concatenates ``s`` consecutive frames per position.
+
+  ``[B, T, D], [B, T] -> [B, ceil(T/s), s*D], [B, ceil(T/s)]``; a stacked
+  position is real if any of its frames is.
+  """
+  feats = jnp.where(mask[..., None], feats, 0.0)
+  if s > 1:
+    b, t, d = feats.shape
+    pad = -t % s
+    feats = jnp.pad(feats, ((0, 0), (0, pad), (0, 0))).reshape(b, -1, s * d)
+    mask = jnp.pad(mask, ((0, 0), (0, pad))).reshape(b, -1, s).any(-1)
+  return feats, mask
+
+
 class AcousticEncoder(nn.Module):
   """``f(x)``: feature frames ``[B, T, D]`` with mask ``[B, T]`` -> ``[B, E]``.
 
@@ -145,13 +160,7 @@ class AcousticEncoder(nn.Module):
   def __call__(self, feats, mask, *, train: bool = False):
     chex.assert_rank(feats, 3)
     chex.assert_rank(mask, 2)
-    feats = jnp.where(mask[..., None], feats, 0.0)
-    s = self.cfg.frame_stack
-    if s > 1:  # [B, T, D] -> [B, ceil(T/s), s*D]; a stack is real if any frame is
-      b, t, d = feats.shape
-      pad = -t % s
-      feats = jnp.pad(feats, ((0, 0), (0, pad), (0, 0))).reshape(b, -1, s * d)
-      mask = jnp.pad(mask, ((0, 0), (0, pad))).reshape(b, -1, s).any(-1)
+    feats, mask = stack_frames(feats, mask, self.cfg.frame_stack)
     h = nn.Dense(self.cfg.d_model, name="in_proj")(feats)
     return Encoder(self.cfg, name="encoder")(h, mask, train=train)
 
@@ -189,9 +198,24 @@ class MultiView(nn.Module):
     return self.acoustic(feats, mask, train=train), self.phones(phones, train=train)
 
 
-def build_model(config, num_phones: int) -> MultiView:
-  """The model described by a :mod:`awe_jax.configs` config."""
+def build_model(config, num_phones: int) -> nn.Module:
+  """The model described by a :mod:`awe_jax.configs` config.
+
+  ``config.model.encoder`` picks the transformer views (:class:`MultiView`)
+  or the codebase's recurrent ones (:class:`awe_jax.rnn.RNNMultiView`); both
+  have the methods ``acoustic(feats, mask)`` and ``phones(phones)``.
+  """
   m = config.model
+  if m.encoder in ("bigru", "bilstm"):
+    from awe_jax import rnn  # pylint: disable=g-import-not-at-top  (rnn imports this module)
+    return rnn.RNNMultiView(
+        num_phones=num_phones, acoustic_layers=m.rnn_acoustic_layers,
+        phone_layers=m.rnn_phone_layers, hidden=m.rnn_hidden,
+        dropout=m.rnn_dropout, embed_dim=m.phone_embed_dim,
+        frame_stack=m.frame_stack,
+        cell_type=nn.GRUCell if m.encoder == "bigru" else nn.OptimizedLSTMCell)
+  if m.encoder != "transformer":
+    raise ValueError(f"encoder must be transformer, bigru or bilstm, not {m.encoder!r}")
   common = dict(d_model=m.d_model, d_ff=m.d_ff, dropout=m.dropout,
                 pre_ln=m.pre_ln, pe_base=m.pe_base, out_dim=m.out_dim)
   acoustic = EncoderConfig(num_layers=m.acoustic_layers,
@@ -202,7 +226,7 @@ def build_model(config, num_phones: int) -> MultiView:
   return MultiView(acoustic, phone, num_phones)
 
 
-def init_params(model: MultiView, rng: jax.Array, feat_dim: int):
+def init_params(model: nn.Module, rng: jax.Array, feat_dim: int):
   """Parameters from dummy inputs (shapes do not matter beyond feat_dim)."""
   feats = jnp.zeros((2, 4, feat_dim), jnp.float32)
   mask = jnp.ones((2, 4), bool)

@@ -13,6 +13,8 @@ from typing import Type
 import flax.linen as nn
 import jax.numpy as jnp
 
+from awe_jax.models import stack_frames
+
 
 class BiRNN(nn.Module):
   """Stacked bidirectional RNN over padded sequences.
@@ -88,3 +90,37 @@ class RNNPhoneEncoder(nn.Module):
     _, final = BiRNN(self.num_layers, self.hidden, self.dropout,
                      self.cell_type)(x, lengths, train=train)
     return final
+
+
+class RNNMultiView(nn.Module):
+  """Both views of the codebase (``MultiViewRNN``), with :class:`MultiView`'s
+  interface: ``acoustic(feats, mask)``, ``phones(phones)``."""
+  num_phones: int
+  acoustic_layers: int = 6
+  phone_layers: int = 2
+  hidden: int = 512
+  dropout: float = 0.4
+  embed_dim: int = 64
+  frame_stack: int = 1
+  cell_type: Type[nn.RNNCellBase] = nn.GRUCell
+
+  def setup(self):
+    self.acoustic_net = RNNAcousticEncoder(
+        self.acoustic_layers, self.hidden, self.dropout, self.cell_type)
+    self.phone_net = RNNPhoneEncoder(
+        self.num_phones, self.embed_dim, self.phone_layers, self.hidden,
+        self.dropout, self.cell_type)
+
+  def acoustic(self, feats, mask, *, train: bool = False):
+    """``[B, T, D]`` frames, ``[B, T]`` mask -> ``[B, 2 * hidden]``."""
+    feats, mask = stack_frames(feats, mask, self.frame_stack)
+    lengths = jnp.maximum(mask.sum(-1), 1)
+    return self.acoustic_net(feats, lengths, train=train)
+
+  def phones(self, phones, *, train: bool = False):
+    """``[M, L]`` phone ids (0 = padding) -> ``[M, 2 * hidden]``."""
+    lengths = jnp.maximum((phones > 0).sum(-1), 1)
+    return self.phone_net(phones, lengths, train=train)
+
+  def __call__(self, feats, mask, phones, *, train: bool = False):
+    return self.acoustic(feats, mask, train=train), self.phones(phones, train=train)

@@ -17,13 +17,14 @@ import os
 import time
 
 from absl import logging
+import flax.linen as nn
 import jax
 import jax.numpy as jnp
 import numpy as np
 import optax
 
 from awe_jax import evaluate, input_pipeline, losses, schedule
-from awe_jax.models import MultiView, build_model, init_params
+from awe_jax.models import build_model, init_params
 from jaxtk import parallel
 from jaxtk.checkpoint import Checkpoints
 from jaxtk.metrics_io import MetricWriter
@@ -35,7 +36,16 @@ class NonFiniteLossError(FloatingPointError):
 
 
 def make_optimizer(config) -> optax.GradientTransformation:
-  return optax.inject_hyperparams(optax.adam)(
+  """Adam with an injectable learning rate; ``grad_clip > 0`` first clips the
+  global gradient norm (the codebase clips at 10)."""
+
+  def adam(learning_rate, b1, b2, eps):
+    tx = optax.adam(learning_rate, b1=b1, b2=b2, eps=eps)
+    if config.grad_clip > 0:
+      tx = optax.chain(optax.clip_by_global_norm(config.grad_clip), tx)
+    return tx
+
+  return optax.inject_hyperparams(adam)(
       learning_rate=config.lr, b1=config.b1, b2=config.b2, eps=config.eps)
 
 
@@ -46,7 +56,7 @@ def set_lr(opt_state, lr: float):
   return opt_state._replace(hyperparams=hp)
 
 
-def train_step(state, batch, rng, step, *, model: MultiView, tx, config):
+def train_step(state, batch, rng, step, *, model: nn.Module, tx, config):
   """One Adam step on the multi-view loss.
 
   Args:
@@ -67,8 +77,8 @@ def train_step(state, batch, rng, step, *, model: MultiView, tx, config):
   def loss_fn(params):
     v = {"params": params}
     x = model.apply(v, batch["feats"], batch["mask"], train=True,
-                    method=MultiView.acoustic, rngs={"dropout": r_ac})
-    y = model.apply(v, batch["phones"], train=True, method=MultiView.phones,
+                    method="acoustic", rngs={"dropout": r_ac})
+    y = model.apply(v, batch["phones"], train=True, method="phones",
                     rngs={"dropout": r_ph})
     per_seg, terms = losses.multiview_triplet_loss(
         x, batch["valid"], y, batch["word_valid"], batch["inv"],
@@ -93,7 +103,7 @@ def train_step(state, batch, rng, step, *, model: MultiView, tx, config):
 class Setup:
   """Everything built once from the config and the data."""
   ds: input_pipeline.Dataset
-  model: MultiView
+  model: nn.Module
   tx: optax.GradientTransformation
   boundaries: np.ndarray
   mesh: object

@@ -18,8 +18,13 @@ from absl import logging
 from awe_jax import configs
 
 FLAGS = flags.FLAGS
-flags.DEFINE_enum("config", "default", ["default", "paper"],
-                  "base config (awe_jax/configs.py); flags below override it")
+flags.DEFINE_enum("config", "default", ["default", "paper", "codebase"],
+                  "base config (awe_jax/configs.py): default (modest "
+                  "transformer), paper (Rhodes & Bains), codebase (Settle et "
+                  "al.'s BiGRU recipe); flags below override it")
+flags.DEFINE_enum("encoder", None, ["transformer", "bigru", "bilstm"],
+                  "encoder of both views; bigru/bilstm are the codebase's "
+                  "architecture (6 + 2 layers, 512 units per direction)")
 flags.DEFINE_integer("layers", None, "phone-view encoder layers")
 flags.DEFINE_integer("heads", None, "phone-view attention heads")
 flags.DEFINE_integer("acoustic_layers", None, "acoustic-view encoder layers")
@@ -36,6 +41,7 @@ flags.DEFINE_integer("topk", None, "initial k most offending negatives")
 flags.DEFINE_integer("min_topk", None, "final k (k drops by 1 per step)")
 flags.DEFINE_integer("batch_size", None, "word segments per step")
 flags.DEFINE_float("lr", None, "initial Adam learning rate")
+flags.DEFINE_float("grad_clip", None, "clip the global gradient norm (0: off)")
 flags.DEFINE_integer("epochs", None, "maximum number of epochs")
 flags.DEFINE_integer("eval_every_steps", None, "0: evaluate dev once per epoch")
 flags.DEFINE_string("data_dir", None, "agwe or Kaldi data directory "
@@ -48,13 +54,15 @@ _MODEL_FLAGS = {"layers": "phone_layers", "heads": "phone_heads",
                 "acoustic_layers": "acoustic_layers",
                 "acoustic_heads": "acoustic_heads", "d_model": "d_model",
                 "d_ff": "d_ff", "pool": "pool", "pre_ln": "pre_ln",
-                "out_dim": "out_dim", "frame_stack": "frame_stack"}
-_TOP_FLAGS = ("margin", "topk", "min_topk", "batch_size", "lr", "epochs",
+                "out_dim": "out_dim", "frame_stack": "frame_stack",
+                "encoder": "encoder"}
+_TOP_FLAGS = ("margin", "topk", "min_topk", "batch_size", "lr", "grad_clip", "epochs",
               "eval_every_steps", "seed")
 
 
 def config_from_flags() -> configs.Config:
-  base = configs.paper() if FLAGS.config == "paper" else configs.default()
+  base = {"default": configs.default, "paper": configs.paper,
+          "codebase": configs.codebase}[FLAGS.config]()
   model = dataclasses.replace(base.model, **{
       field: FLAGS[name].value for name, field in _MODEL_FLAGS.items()
       if FLAGS[name].value is not None})
