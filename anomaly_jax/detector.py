@@ -1,0 +1,203 @@
+"""Public API: train a detector on feature vectors, score, save and load.
+
+For users of ``anomaly_jax`` on their own features (the hydrophone archive
+feeds flattened, standardised log-mel context windows, e.g. 5 x 64 = 320)::
+
+  cfg = DetectorConfig(input_dim=320)
+  det = train_detector(x_typical, cfg, workdir="runs/det")  # resumes
+  scores = det.score(x_new)   # {"ae", "vae", "gmm_nll", "np"} -> [N] each
+  det.save("runs/det/final"); det = Detector.load("runs/det/final")
+
+All scores are "higher = more anomalous".  The model is the dense
+encoder/decoder of ``models.py`` inside the ``Gumiho`` of ``vae.py``.
+"""
+import dataclasses
+import os
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from anomaly_jax import gmm as gmm_lib
+from anomaly_jax import models
+from anomaly_jax import train as train_lib
+from anomaly_jax import vae
+from jaxtk import batching
+from jaxtk import checkpoint
+from jaxtk.errors import DataError
+
+
+@dataclasses.dataclass
+class DetectorConfig:
+  input_dim: int               # feature size (e.g. 5 frames x 64 mels = 320)
+  h_dim: int = 128             # encoder/decoder interface width
+  z_dim: int = 8               # latent size
+  hidden: tuple = (256,)       # hidden widths of the dense encoder/decoders
+  n_components: int = 4        # GMM components on typical latents
+  eras: int = 2                # repetitions of the three training phases
+  steps_ae: int = 1000         # plain-AE baseline steps (0: no "ae" score)
+  steps_vae: int = 1000        # phase-1 (VAE) steps per era
+  steps_np: int = 400          # phase-2 (NP discriminator) steps per era
+  batch_size: int = 256        # batch size of every phase
+  lr: float = 1e-3             # Adam learning rate
+  rho: float = 0.05            # target false-positive rate of the NP loss
+  tau: float = 0.1             # sigmoid temperature on log recon errors
+  quantile: float = 0.9        # typical-latent NLL quantile for rejection
+  beta: float = 1.0            # KL weight in the VAE loss
+  np_recon_weight: float = 0.1  # mean typical log-error weight in phase 2
+  seed: int = 0                # PRNG seed
+
+  def train_config(self) -> train_lib.TrainConfig:
+    return train_lib.TrainConfig(
+        z_dim=self.z_dim, n_components=self.n_components, eras=self.eras,
+        steps_ae=self.steps_ae, steps_vae=self.steps_vae,
+        steps_np=self.steps_np, batch_size=self.batch_size, lr=self.lr,
+        rho=self.rho, tau=self.tau, quantile=self.quantile, beta=self.beta,
+        np_recon_weight=self.np_recon_weight, seed=self.seed)
+
+
+def build_models(cfg: DetectorConfig) -> tuple[vae.Gumiho, vae.Gumiho]:
+  """The dense Gumiho (tails "vae", "np") and the plain AE (tail "ae")."""
+  hidden = tuple(cfg.hidden)
+  dec = lambda: models.DenseDecoder(cfg.input_dim, hidden[::-1])
+  g = vae.Gumiho(models.DenseEncoder(cfg.h_dim, hidden), cfg.h_dim, cfg.z_dim)
+  g = g.add_tail(train_lib.VAE, dec()).add_tail(train_lib.NP, dec())
+  ae = vae.Gumiho(models.DenseEncoder(cfg.h_dim, hidden), cfg.h_dim,
+                  cfg.z_dim, variational=False).add_tail(train_lib.AE, dec())
+  return g, ae
+
+
+def make_score_fn(model: vae.Gumiho, ae_model: vae.Gumiho | None,
+                  trained: train_lib.Trained):
+  """Jitted ``[batch, input_dim] -> {"ae"?, "vae", "gmm_nll", "np"}``."""
+
+  @jax.jit
+  def fn(x):
+    mu, _ = vae.encode(model, trained.params, x)
+    out = {"vae": vae.recon_error(model, trained.params, x, train_lib.VAE),
+           "np": vae.recon_error(model, trained.params, x, train_lib.NP),
+           "gmm_nll": gmm_lib.nll(trained.gmm, mu)}
+    if ae_model is not None and trained.ae_params:
+      out["ae"] = vae.recon_error(ae_model, trained.ae_params, x,
+                                  train_lib.AE)
+    return out
+
+  return fn
+
+
+class Detector:
+  """A trained detector: dense Gumiho + GMM (+ the plain-AE baseline)."""
+
+  def __init__(self, cfg: DetectorConfig, trained: train_lib.Trained):
+    self.cfg = cfg
+    self.trained = trained
+    self.model, self.ae_model = build_models(cfg)
+    self._fn = make_score_fn(self.model, self.ae_model, trained)
+
+  def _check(self, x, where: str) -> np.ndarray:
+    x = np.asarray(x, np.float32)
+    if x.ndim != 2 or x.shape[1] != self.cfg.input_dim or not len(x):
+      raise DataError(where, f"expected a non-empty [N, {self.cfg.input_dim}]"
+                      f" float array, got shape {x.shape}", field="x")
+    if not np.all(np.isfinite(x)):
+      raise DataError(where, "x contains NaN or inf", field="x")
+    return x
+
+  def score(self, x: np.ndarray, batch_size: int = 4096
+            ) -> dict[str, np.ndarray]:
+    """Anomaly scores, each ``[N]``, higher = more anomalous.
+
+    Args:
+      x: ``[N, input_dim]`` features, prepared like the training data.
+      batch_size: rows per jitted call (the last batch is padded).
+
+    Returns:
+      ``{"vae", "np", "gmm_nll"}`` plus ``"ae"`` when a baseline was trained:
+      VAE-tail and NP-tail reconstruction errors (summed squared error), the
+      GMM NLL of the latent mean, and the plain AE's error.
+    """
+    x = self._check(x, "Detector.score")
+    return batching.apply_in_batches(self._fn, x, batch_size)
+
+  def save(self, path: str) -> None:
+    """Writes the parameters and config under directory ``path``."""
+    ck = checkpoint.Checkpoints(os.path.abspath(path))
+    last = ck.latest_step()  # overwrite: a newer step; orbax drops the old
+    ck.save(0 if last is None else last + 1, _as_state(self.trained), {"config": _cfg_dict(self.cfg)})
+    ck.close()
+
+  @classmethod
+  def load(cls, path: str) -> "Detector":
+    """Reads a detector written by ``save``."""
+    ck = checkpoint.Checkpoints(os.path.abspath(path))
+    if ck.latest_step() is None:
+      raise DataError(path, "no saved detector here (Detector.save writes one)")
+    # meta first (to build the structure), then the state.
+    meta = ck._mgr.restore(ck.latest_step(), args=_meta_args())["meta"]  # pylint: disable=protected-access
+    cfg = DetectorConfig(**{**meta["config"],
+                            "hidden": tuple(meta["config"]["hidden"])})
+    like = _as_state(_untrained(cfg))
+    state, _ = ck.restore(like)
+    ck.close()
+    return cls(cfg, _from_state(state))
+
+
+def _meta_args():
+  import orbax.checkpoint as ocp  # pylint: disable=g-import-not-at-top
+  return ocp.args.Composite(meta=ocp.args.JsonRestore())
+
+
+def _cfg_dict(cfg: DetectorConfig) -> dict:
+  d = dataclasses.asdict(cfg)
+  d["hidden"] = list(d["hidden"])
+  return d
+
+
+def _as_state(t: train_lib.Trained) -> dict:
+  s = {"params": t.params, "gmm": t.gmm._asdict(), "thr": t.nll_threshold}
+  if t.ae_params:
+    s["ae_params"] = t.ae_params
+  return s
+
+
+def _from_state(s: dict) -> train_lib.Trained:
+  return train_lib.Trained(s["params"], s.get("ae_params", {}),
+                           gmm_lib.GMMState(**s["gmm"]), s["thr"])
+
+
+def _untrained(cfg: DetectorConfig) -> train_lib.Trained:
+  model, ae = build_models(cfg)
+  x = jnp.zeros((2, cfg.input_dim))
+  k = cfg.n_components
+  return train_lib.Trained(
+      vae.init(model, jax.random.key(0), x),
+      vae.init(ae, jax.random.key(1), x) if cfg.steps_ae else {},
+      train_lib._placeholder_gmm(k, cfg.z_dim), jnp.zeros(()))  # pylint: disable=protected-access
+
+
+def train_detector(x: np.ndarray, cfg: DetectorConfig,
+                   workdir: str | None = None,
+                   x_typical: np.ndarray | None = None) -> Detector:
+  """Trains (or resumes from ``workdir``) a detector on feature vectors.
+
+  Args:
+    x: ``[N, input_dim]`` float32 unlabelled feature vectors (phase 1).
+    cfg: the configuration.
+    workdir: checkpoints after every stage and ``metrics.jsonl``; a stopped
+      run resumes at the last completed stage.  None: nothing written.
+    x_typical: optional ``[M, input_dim]`` known-typical vectors for the NP
+      phase, the GMM and the AE baseline (default: ``x`` itself).
+  """
+  x = np.asarray(x, np.float32)
+  if x.ndim != 2 or x.shape[1] != cfg.input_dim:
+    raise DataError("train_detector", f"expected [N, {cfg.input_dim}] "
+                    f"features, got shape {x.shape}", field="x")
+  if len(x) < max(2, cfg.n_components):
+    raise DataError("train_detector", f"need at least {cfg.n_components} "
+                    f"rows, got {len(x)}", field="x")
+  if not np.all(np.isfinite(x)):
+    raise DataError("train_detector", "x contains NaN or inf", field="x")
+  x_t = x if x_typical is None else np.asarray(x_typical, np.float32)
+  model, ae = build_models(cfg)
+  trained = train_lib.train(model, x, x_t, cfg.train_config(), workdir, ae)
+  return Detector(cfg, trained)
