@@ -89,6 +89,12 @@ def unpack(payload: np.ndarray, bits: int) -> np.ndarray:
   lead, n = payload.shape[:-1], payload.shape[-1]
   if n % bits:
     raise ValueError(f"{n} payload bytes are not whole groups of {bits}")
+  if bits in (8, 16, 32):  # LSB-first whole bytes = little-endian ints
+    return payload.view(f"<i{bits // 8}").astype(np.int32)
+  if bits == 24:
+    b = payload.reshape(-1, 3).astype(np.int32)
+    v = b[:, 0] | (b[:, 1] << 8) | (b[:, 2] << 16)
+    return ((v << 8) >> 8).reshape(*lead, n // 3)  # sign-extend bit 23
   g = payload.reshape(-1, bits)
   out = np.empty((g.shape[0], 8), np.int64)
   mask = np.uint64((1 << bits) - 1)
@@ -122,6 +128,9 @@ def pack(samples: np.ndarray, bits: int) -> np.ndarray:
   lo, hi = -(1 << (bits - 1)), (1 << (bits - 1)) - 1
   if samples.size and (samples.min() < lo or samples.max() > hi):
     raise ValueError(f"samples outside [{lo}, {hi}] do not fit in {bits} bits")
+  if bits in (8, 16, 24, 32):  # whole bytes: little-endian ints
+    b = samples.astype("<i4").view(np.uint8).reshape(-1, 4)[:, :bits // 8]
+    return np.ascontiguousarray(b).reshape(*lead, n * bits // 8)
   s = samples.astype(np.int64).reshape(-1, 8)
   u = (s & ((1 << bits) - 1)).view(np.uint64)
   acc = np.zeros((s.shape[0], bits + 5), np.uint64)  # +5: spill room
