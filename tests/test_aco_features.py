@@ -45,9 +45,10 @@ def test_file_features_windows_and_padding():
       y=x, sr=cfg.rate, n_fft=512, hop_length=256, n_mels=16, fmin=10.0),
       amin=1e-10, top_db=None).T
   db -= np.median(db[::features.MEDIAN_STEP], axis=0)
-  np.testing.assert_allclose(win[3], db[6:11].ravel(), atol=2e-4)
-  np.testing.assert_allclose(cfg.window_times(2), [2 * 256 / 8000,
-                                                   4 * 256 / 8000])
+  np.testing.assert_allclose(win[3], db[7:12].ravel(), atol=2e-4)  # frame 1+
+  np.testing.assert_allclose(cfg.window_times(2), [3 * 256 / 8000,
+                                                   5 * 256 / 8000])
+  assert w == ((x.size - 256) // 256 - 5) // 2 + 1
 
 
 def test_detrend_removes_swell_leakage():

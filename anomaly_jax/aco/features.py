@@ -70,12 +70,26 @@ class MelConfig:
     """Frames of a centred STFT of ``n_samples`` (as librosa)."""
     return 1 + n_samples // self.hop
 
+  @property
+  def first_frame(self) -> int:
+    """First frame that lies wholly inside the signal (no centre padding)."""
+    return -(-(self.n_fft // 2) // self.hop)
+
+  def last_frame(self, n_samples: int) -> int:
+    """Last frame that lies wholly inside a signal of ``n_samples``."""
+    return (n_samples - self.n_fft // 2) // self.hop
+
   def n_windows(self, n_samples: int) -> int:
-    return max(0, (self.n_frames(n_samples) - self.context) // self.stride + 1)
+    """Windows of ``context`` frames that lie wholly inside the signal: the
+    edge frames see the zero padding (a step from the hydrophone's DC
+    offset to 0), which would look anomalous at every file boundary."""
+    inner = self.last_frame(n_samples) - self.first_frame + 1
+    return max(0, (inner - self.context) // self.stride + 1)
 
   def window_times(self, n_windows: int) -> np.ndarray:
     """float64 ``[n_windows]`` seconds of each window's centre."""
-    centre = np.arange(n_windows) * self.stride + (self.context - 1) / 2
+    centre = (self.first_frame + np.arange(n_windows) * self.stride +
+              (self.context - 1) / 2)
     return centre * self.hop / self.rate
 
 
@@ -142,8 +156,10 @@ def logmel(x: jnp.ndarray, cfg: MelConfig) -> jnp.ndarray:
 
 
 def _windows(f: jnp.ndarray, cfg: MelConfig, n: int) -> jnp.ndarray:
-  """``[frames, d] -> [n, context * d]`` (frame-major inside a window)."""
-  idx = np.arange(n)[:, None] * cfg.stride + np.arange(cfg.context)
+  """``[frames, d] -> [n, context * d]`` (frame-major inside a window),
+  window i starting at frame ``first_frame + i * stride``."""
+  idx = (cfg.first_frame + np.arange(n)[:, None] * cfg.stride +
+         np.arange(cfg.context))
   return f[idx].reshape(n, -1)
 
 
@@ -158,7 +174,7 @@ def _file_features(x, cfg, n_valid, mean, std):
   sub = jnp.where(valid[:, None], db, jnp.nan)[::MEDIAN_STEP]
   db = db - jnp.nanmedian(sub, axis=0)
   e_db = e_db - jnp.nanmedian(jnp.where(valid, e_db, jnp.nan)[::MEDIAN_STEP])
-  n_win = (db.shape[0] - cfg.context) // cfg.stride + 1
+  n_win = (db.shape[0] - cfg.first_frame - cfg.context) // cfg.stride + 1
   win = (_windows(db, cfg, n_win) - mean) / std
   energy = _windows(e_db[:, None], cfg, n_win).mean(axis=1)
   return win, energy

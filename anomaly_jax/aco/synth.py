@@ -262,11 +262,11 @@ def build(basedir: str, cfg: SynthConfig = SynthConfig()) -> str:
   written = []
   for start, bits in progress(files, desc="synth", unit="file"):
     t_abs0 = (start - epoch).total_seconds()
-    n = FILE_SECONDS * cfg.rate
+    n = -(-FILE_SECONDS * cfg.rate // 4096) * 4096  # whole records
     frng = np.random.default_rng([cfg.seed, int(t_abs0)])
     x = _ambient(frng, n, t_abs0, cfg.rate)
     x += _swell(n, t_abs0, cfg.rate, start.toordinal())
-    t_end = t_abs0 + FILE_SECONDS
+    t_end = t_abs0 + n / cfg.rate
     for e in events:
       if e["end"] > t_abs0 and e["start"] < t_end:
         lo = max(0, int((e["start"] - t_abs0) * cfg.rate))
