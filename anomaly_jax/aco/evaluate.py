@@ -59,6 +59,17 @@ def overlaps(dets: list[Detection], events: np.ndarray, tol: float = 0.5):
   return (s < events[None, :, 1] + tol) & (e > events[None, :, 0] - tol)
 
 
+def drop_ignored(dets: list[Detection], events: np.ndarray,
+                 ignore: np.ndarray) -> list[Detection]:
+  """Detections on an ``ignore`` span (``[I, 2]``, e.g. ship passages) and on
+  no event: neither hits nor false alarms, so left out."""
+  if not len(ignore) or not dets:
+    return dets
+  hit = overlaps(dets, events).any(axis=1)
+  ign = overlaps(dets, ignore).any(axis=1)
+  return [d for d, h, i in zip(dets, hit, ign) if h or not i]
+
+
 def recall_at_fa(dets: list[Detection], events: np.ndarray, hours: float,
                  fa_per_hour: float = 1.0) -> dict:
   """Event recall when the threshold allows ``fa_per_hour`` false alarms.

@@ -17,7 +17,8 @@ humpback-like FM song units with harmonics (100-4,000 Hz), fin-whale-like
 20 Hz pulse series, minke-like "boings" (a ~1.4 kHz carrier pulsed at ~90 Hz)
 and click trains.  Each event's in-band SNR is drawn from a range, so some
 are faint.  ``events.csv`` lists them (file, start, end, kind, snr_db,
-recorded).
+recorded), ship passages too (kind ``ship``: scenery, not planted events;
+the evaluation does not count them, see ``pipeline.summarize``).
 
 Damage, on purpose: one file truncated mid-record, one with a sample width
 of 0 in a record header, one whose header clock is 90 s off its name, and
@@ -38,7 +39,6 @@ import scipy.signal
 from anomaly_jax.aco import fmt, writer
 from jaxtk.progress import progress
 
-FILE_SECONDS = 300
 KINDS = ("humpback", "fin", "minke", "clicks")
 
 
@@ -54,6 +54,7 @@ class SynthConfig:
     day_hours: UTC hours counted as "day" (more events).
     events_per_hour: (evening, day) mean planted events per hour.
     ships_per_block: mean ship passages per block.
+    file_seconds: nominal length of each file.
     snr_db: range of the events' in-band SNR.
     damage: plant the damaged files and the missing hour.
   """
@@ -65,7 +66,8 @@ class SynthConfig:
   day_hours: tuple = tuple(range(16, 24)) + tuple(range(0, 3))
   events_per_hour: tuple = (3.0, 24.0)
   ships_per_block: float = 0.6
-  snr_db: tuple = (-2.0, 14.0)
+  file_seconds: int = 300
+  snr_db: tuple = (0.0, 16.0)
   damage: bool = True
 
   def schedule(self):
@@ -76,7 +78,7 @@ class SynthConfig:
       for b, (hour, n) in enumerate(self.blocks):
         bits = 24 if b == 0 or d == 1 else 16
         t = day0 + dt.timedelta(days=d, hours=hour)
-        out += [(t + dt.timedelta(seconds=FILE_SECONDS * i), bits)
+        out += [(t + dt.timedelta(seconds=self.file_seconds * i), bits)
                 for i in range(n)]
     return out
 
@@ -219,9 +221,9 @@ def _render(e, t: np.ndarray, rate: int) -> np.ndarray:
     pulse = 0.5 * (1 + np.cos(2 * np.pi * 92 * v))
     out[on] = _tone_amp(e["snr"], 1400, rate) * 1.5 * env * carrier * pulse
     return out
-  # Click train: clicks of ~0.2 ms at 6-11 kHz every 0.1-0.6 s.
+  # Click train: clicks of ~0.2 ms at 6-11 kHz (at 24 kHz) every 0.1-0.6 s.
   ici = rng.uniform(0.1, 0.6)
-  fc = rng.uniform(6000, 11000)
+  fc = rng.uniform(0.25, 0.45) * rate
   amp = np.sqrt(2 * _band_noise_power(fc, fc / 3, rate)) * 10 ** (
       e["snr"] / 20) * 30
   for s in np.arange(0.05, d, ici):
@@ -251,18 +253,20 @@ def build(basedir: str, cfg: SynthConfig = SynthConfig()) -> str:
   for d in range(cfg.n_days):
     for hour, n in cfg.blocks:
       t0 = (day0 + dt.timedelta(days=d, hours=hour) - epoch).total_seconds()
-      seconds = n * FILE_SECONDS
+      seconds = n * cfg.file_seconds
       if cfg.damage and d == 1 and hour == cfg.blocks[-1][0]:
         seconds += 3600  # the block runs on into the missing hour
       events += _plan(cfg, rng, t0, seconds, hour)
   damaged = {}
   if cfg.damage:
-    damaged = {files[-5][0]: "truncated", files[-9][0]: "bad_width",
-               files[15][0]: "clock"}
+    n = len(files)
+    damaged = {files[n - 1 - n // 16][0]: "truncated",
+               files[n - 1 - n // 8][0]: "bad_width",
+               files[n // 4 + 1][0]: "clock"}
   written = []
   for start, bits in progress(files, desc="synth", unit="file"):
     t_abs0 = (start - epoch).total_seconds()
-    n = -(-FILE_SECONDS * cfg.rate // 4096) * 4096  # whole records
+    n = -(-cfg.file_seconds * cfg.rate // 4096) * 4096  # whole records
     frng = np.random.default_rng([cfg.seed, int(t_abs0)])
     x = _ambient(frng, n, t_abs0, cfg.rate)
     x += _swell(n, t_abs0, cfg.rate, start.toordinal())
@@ -289,20 +293,27 @@ def build(basedir: str, cfg: SynthConfig = SynthConfig()) -> str:
   return basedir
 
 
+def _cut(n_records: int) -> int:
+  """The record the truncated file is cut in (57 % of the way)."""
+  return int(n_records * 0.57)
+
+
 def _damage(path, how, bits):
-  if how == "truncated":  # cut in the middle of record 1000
+  n_rec = os.path.getsize(path) // fmt.record_bytes(bits)
+  if how == "truncated":  # cut 1000 bytes into a record's payload
     with open(path, "r+b") as f:
-      f.truncate(1000 * fmt.record_bytes(bits) + 36 + 1000)
-  elif how == "bad_width":
+      f.truncate(_cut(n_rec) * fmt.record_bytes(bits) + 36 + 1000)
+  elif how == "bad_width":  # width 0 in a record 40 % of the way
     with open(path, "r+b") as f:
-      f.seek(700 * fmt.record_bytes(bits) + 35)
+      f.seek(int(n_rec * 0.4) * fmt.record_bytes(bits) + 35)
       f.write(b"\x00")
-  elif how == "clock":  # header times 90 s late
-    raw = np.fromfile(path, np.uint8).reshape(-1, fmt.record_bytes(bits))
-    h = raw[:, :36].copy().view(fmt.HEADER_V2 if fmt.layout_for(
-        fmt.parse_name(path)[0]) == 2 else fmt.HEADER_V1)[:, 0]
-    h["tSec"] += 90
-    raw[:, :36] = h.view(np.uint8).reshape(-1, 36)
+  elif how == "clock":  # a consistent header clock, 90 s late
+    start, rate = fmt.parse_name(path)
+    layout = fmt.layout_for(start)
+    raw = np.fromfile(path, np.uint8).reshape(n_rec, fmt.record_bytes(bits))
+    h = writer.make_headers(n_rec, start + dt.timedelta(seconds=90), rate,
+                            bits, layout)
+    raw[:, :fmt.HEADER_BYTES] = h.view(np.uint8).reshape(n_rec, -1)
     raw.tofile(path)
 
 
@@ -311,7 +322,9 @@ def _write_events(tmp, cfg, events, written):
   spans = []
   for start, how in written:
     a = (start - epoch).total_seconds()
-    b = a + (1000 * 4096 / cfg.rate if how == "truncated" else FILE_SECONDS)
+    n_rec = -(-cfg.file_seconds * cfg.rate // 4096)
+    b = a + (_cut(n_rec) * 4096 / cfg.rate if how == "truncated"
+             else cfg.file_seconds)
     if how != "bad_width":
       spans.append((a, b, start))
   with open(os.path.join(tmp, "events.csv"), "w", newline="") as f:
