@@ -27,7 +27,7 @@ flags.DEFINE_string("end", None, "end time, ISO, exclusive (default: all)")
 flags.DEFINE_list("typical_hours", ["5"], "UTC hours of the quiet evening "
                   "files to train on (5 UTC = 19:00 Hawaii time)")
 flags.DEFINE_enum("mode", "all", ["train", "scan", "all"], "what to run")
-flags.DEFINE_string("score", "vae", "detector output ranked as 'ours' "
+flags.DEFINE_string("score", "np", "detector output ranked as 'ours' "
                     "(vae, np, gmm_nll, ae)")
 flags.DEFINE_integer("rate", 24000, "sample rate of the archive (Hz)")
 flags.DEFINE_integer("n_fft", 2048, "STFT size")
@@ -53,7 +53,15 @@ def _time(s):
   return None if s is None else dt.datetime.fromisoformat(s)
 
 
+class _QuietLibraries:
+  """Keeps orbax's per-checkpoint INFO lines out of the log (warnings stay)."""
+
+  def filter(self, record):
+    return record.levelno >= 30 or "orbax" not in record.pathname
+
+
 def main(_):
+  logging.get_absl_handler().addFilter(_QuietLibraries())
   if F.num_processes > 1:
     jax.distributed.initialize(coordinator_address=F.coordinator,
                                num_processes=F.num_processes,

@@ -51,6 +51,11 @@ def test_merge_and_recall_at_one_false_alarm():
   assert [d.score for d in kept] == [5.0, 2.0, 1.5]
   lab = evaluate.window_labels(t, np.array([[0.0, 100.0], [10.0, 11.0]]), 0.1)
   assert lab.all()
+  # 5-s segments: [10, 15) and [70, 75) hold the events and their peaks;
+  # [50, 55) is a ship (left out); [90, 95) scores 1.5 on no event.
+  auc = evaluate.segment_auc(t, s, events, ships)
+  assert auc == pytest.approx(1.0)
+  assert evaluate.segment_auc(t, 0 * s, events, ships) == 0.5  # all tied
 
 
 def _fake_scorer(calls, stop_after=None):

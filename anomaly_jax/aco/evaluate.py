@@ -114,3 +114,21 @@ def auc(labels: np.ndarray, score: np.ndarray) -> float:
     return float("nan")
   r = scipy.stats.rankdata(score)
   return float((r[labels].sum() - n1 * (n1 + 1) / 2) / (n1 * n0))
+
+
+def segment_auc(t: np.ndarray, score: np.ndarray, events: np.ndarray,
+                ignore: np.ndarray, seconds: float = 5.0) -> float:
+  """ROC AUC over ``seconds``-long segments (max score inside; positive when
+  the segment overlaps an event; segments on ``ignore`` spans and on no
+  event left out).  Window-level labels would count the silences inside an
+  event (between fin pulses, between clicks) as positives."""
+  if not t.size:
+    return float("nan")
+  seg = np.floor(t / seconds)
+  edges = np.r_[0, np.flatnonzero(np.diff(seg)) + 1]
+  pooled = np.maximum.reduceat(score, edges)
+  a = seg[edges] * seconds
+  mid, half = a + seconds / 2, seconds / 2
+  lab = window_labels(mid, events, half)
+  keep = lab | ~window_labels(mid, ignore, half)
+  return auc(lab[keep], pooled[keep])

@@ -37,7 +37,7 @@ class Options:
   mode: str = "all"                 # train | scan | all
   mel: features.MelConfig = features.MelConfig()
   train_per_file: int = 800         # training windows sampled per file
-  score_key: str = "vae"            # the detector output used as "score"
+  score_key: str = "np"             # the detector output used as "score"
   steps_vae: int = 600
   steps_np: int = 200
   eras: int = 2
@@ -163,8 +163,9 @@ def summarize(opts: Options, arch: Archive, store: Store, basedir: str):
     dets = evaluate.merge(w["t"], s, w["path"], base, half)
     scored = evaluate.drop_ignored(dets, events, ships)
     r = evaluate.recall_at_fa(scored, events, hours, opts.fa_per_hour)
-    m = {"recall_at_fa": r["recall"], "auc": evaluate.auc(labels[keep],
-                                                          s[keep]),
+    m = {"recall_at_fa": r["recall"],
+         "auc": evaluate.segment_auc(w["t"], s, events, ships),
+         "window_auc": evaluate.auc(labels[keep], s[keep]),
          "threshold": r["threshold"], "detections": len(dets)}
     for kind in sorted({x["kind"] for x in rows}):
       sel = np.array([x["kind"] == kind for x in rows])
@@ -203,7 +204,8 @@ def print_table(metrics: dict, score_key: str):
         f"passages, not counted); damaged: {len(metrics['damaged'])}")
   for line in metrics["damaged"]:
     print(f"  {line}")
-  print(f"{'score':>10} {'recall@1FA/h':>13} {'AUC':>7}   per kind")
+  print(f"{'score':>18} {'recall@1FA/h':>13} {'AUC(5s)':>7} {'AUC(win)':>8}"
+        "   recall per kind")
   for k, m in metrics["methods"].items():
     if k == "score":
       continue
@@ -212,7 +214,8 @@ def print_table(metrics: dict, score_key: str):
     kinds += f" | ships hit {m['ships_detected']}"
     tag = " (ours)" if k == score_key else (" (baseline)" if k == "energy"
                                             else "")
-    print(f"{k + tag:>18} {m['recall_at_fa']:13.3f} {m['auc']:7.3f}   {kinds}")
+    print(f"{k + tag:>18} {m['recall_at_fa']:13.3f} {m['auc']:7.3f} "
+          f"{m['window_auc']:8.3f}   {kinds}")
   if "scan" in metrics:
     s = metrics["scan"]
     print(f"scan (this process): {s['scanned']} files, "

@@ -51,9 +51,11 @@ def plot_scores(path: str, t: np.ndarray, series: dict, thresholds: dict,
     m = ((tb - tb[0]) // pool).astype(int)
     edges = np.r_[0, np.flatnonzero(np.diff(m)) + 1]
     tm = (tb[edges] - tb[0]) / 60.0
+    holes = np.flatnonzero(np.diff(tm) > 2 * pool / 60.0)  # missing files
     for name, s in series.items():
-      pooled = np.maximum.reduceat(s[lo:hi], edges)
-      ax.plot(tm, pooled / thresholds[name], lw=0.7, label=name)
+      pooled = np.maximum.reduceat(s[lo:hi], edges) / thresholds[name]
+      ax.plot(np.insert(tm, holes + 1, np.nan),
+              np.insert(pooled, holes + 1, np.nan), lw=0.7, label=name)
     ax.axhline(1.0, color="k", lw=0.5, ls="--")
     for a, b in events:
       if b > tb[0] and a < tb[-1]:

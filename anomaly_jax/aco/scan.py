@@ -6,6 +6,7 @@ SQLite store, and files already in it are skipped, so a stopped scan
 resumes where it stopped.  A damaged file is logged with its reason, stored
 as an error and skipped: it never stops the scan.
 """
+import concurrent.futures
 import dataclasses
 import datetime as dt
 import os
@@ -87,6 +88,20 @@ def typical_windows(paths: list[str], cfg: features.MelConfig,
   return np.concatenate(out)
 
 
+def _load(path: str, rate: int):
+  """(path, start, Decoded, float samples, error): never raises DataError."""
+  start = None
+  try:
+    start, _ = fmt.parse_name(path)
+    d, x = decode_float(path)
+    if d.rate != rate:
+      raise DataError(path, f"{d.rate} Hz, but the features are set up for "
+                      f"{rate} Hz (--rate)")
+    return path, start, d, x, None
+  except DataError as e:
+    return path, start, None, None, e
+
+
 @dataclasses.dataclass
 class ScanResult:
   scanned: int = 0
@@ -123,34 +138,34 @@ def scan(paths: list[str], basedir: str, cfg: features.MelConfig,
   todo = [p for p in mine if os.path.relpath(p, basedir) not in done]
   res.skipped = len(mine) - len(todo)
   t_all = time.perf_counter()
-  for p in progress(todo, desc=f"scan {process_index}/{process_count}",
-                    unit="file"):
-    rel = os.path.relpath(p, basedir)
-    t0 = time.perf_counter()
-    start = None
-    try:
-      start, _ = fmt.parse_name(p)
-      d, x = decode_float(p)
-      if d.rate != cfg.rate:
-        raise DataError(p, f"{d.rate} Hz, but the features are set up for "
-                        f"{cfg.rate} Hz (--rate)")
-    except DataError as e:
-      logging.warning("skipped: %s", e)
-      store.add_error(rel, unix(start) if start else 0.0, str(e),
-                      process_index)
-      res.errors += 1
-      continue
-    win, energy = features.file_features(x, cfg, mean, std)
-    scores = {k: np.asarray(v) for k, v in scorer(win).items()} if len(
-        win) else {}
-    scores["energy"] = energy
-    scores["score"] = scores.get(score_key, np.zeros(len(win)))
-    times = unix(start) + cfg.window_times(len(win))
-    for msg in d.issues:
-      logging.info("%s: %s", rel, msg)
-    store.add_file(rel, unix(start), d.duration, times, scores, d.issues,
-                   process_index, time.perf_counter() - t0)
-    res.scanned += 1
-    res.audio_seconds += d.duration
+  # Decode the next file in a thread while this one is scored (numpy and
+  # XLA release the GIL, so the two overlap on two cores).
+  with concurrent.futures.ThreadPoolExecutor(1) as pool:
+    nxt = pool.submit(_load, todo[0], cfg.rate) if todo else None
+    for i in progress(range(len(todo)), desc=f"scan {process_index}/"
+                      f"{process_count}", unit="file"):
+      p, start, d, x, err = nxt.result()
+      nxt = pool.submit(_load, todo[i + 1], cfg.rate) if i + 1 < len(
+          todo) else None
+      rel = os.path.relpath(p, basedir)
+      t0 = time.perf_counter()
+      if err is not None:
+        logging.warning("skipped: %s", err)
+        store.add_error(rel, unix(start) if start else 0.0, str(err),
+                        process_index)
+        res.errors += 1
+        continue
+      win, energy = features.file_features(x, cfg, mean, std)
+      scores = {k: np.asarray(v) for k, v in scorer(win).items()} if len(
+          win) else {}
+      scores["energy"] = energy
+      scores["score"] = scores.get(score_key, np.zeros(len(win)))
+      times = unix(start) + cfg.window_times(len(win))
+      for msg in d.issues:
+        logging.info("%s: %s", rel, msg)
+      store.add_file(rel, unix(start), d.duration, times, scores, d.issues,
+                     process_index, time.perf_counter() - t0)
+      res.scanned += 1
+      res.audio_seconds += d.duration
   res.wall = time.perf_counter() - t_all
   return res
