@@ -10,8 +10,9 @@ numpy.
 ``file_features`` is what the scan runs per file, in one jitted call on a
 signal padded to a multiple of ``BUCKET`` samples (so 5-minute files, short
 files and truncated files share a handful of compiled shapes): log-mel,
-minus the file's median per band (over every 4th frame) (the file's stationary background, so
-weather and gain changes between files cancel), cut into windows of
+minus the file's median per band (over every 4th frame: the file's
+stationary background, so weather and gain changes between files cancel),
+cut into windows of
 ``context`` frames, standardised with the training mean/std; beside it the
 band-limited energy of each window, the baseline detector's score.
 """

@@ -142,7 +142,8 @@ def pack(samples: np.ndarray, bits: int) -> np.ndarray:
 
 
 # File names: BASEDIR/YYYY/MM/DD/YYYY-MM-DD--HH.MM.HYD24BBpk (start, UTC).
-_NAME = re.compile(r"^(\d{4})-(\d{2})-(\d{2})--(\d{2})\.(\d{2})\.([A-Za-z0-9]+)$")
+_NAME = re.compile(
+    r"^(\d{4})-(\d{2})-(\d{2})--(\d{2})\.(\d{2})\.([A-Za-z0-9]+)$")
 _EXT = re.compile(r"^HYD(\d+)([A-Z]{2})pk$")
 
 

@@ -29,7 +29,7 @@ def unix(t: dt.datetime) -> float:
 
 
 def decode_float(path: str) -> tuple[reader.Decoded, np.ndarray]:
-  """A file's samples as float32 ``[n]`` in full scale of each record's width."""
+  """A file's samples, float32 ``[n]`` in full scale of each record's width."""
   d = reader.read_file(path)
   bits = d.bits
   if (bits == bits[0]).all():
@@ -73,7 +73,8 @@ def typical_windows(paths: list[str], cfg: features.MelConfig,
   """
   rng = np.random.default_rng(seed)
   out = []
-  for p in progress(paths, desc="features (typical)", unit="file"):
+  for p in progress(paths, desc="features (typical)", unit="file",
+                    disable=False):
     try:
       _, x = decode_float(p)
     except DataError as e:
@@ -143,7 +144,8 @@ def scan(paths: list[str], basedir: str, cfg: features.MelConfig,
   with concurrent.futures.ThreadPoolExecutor(1) as pool:
     nxt = pool.submit(_load, todo[0], cfg.rate) if todo else None
     for i in progress(range(len(todo)), desc=f"scan {process_index}/"
-                      f"{process_count}", unit="file"):
+                      f"{process_count}", unit="file",
+                      disable=False):  # shown in nohup logs too
       p, start, d, x, err = nxt.result()
       nxt = pool.submit(_load, todo[i + 1], cfg.rate) if i + 1 < len(
           todo) else None

@@ -264,7 +264,8 @@ def build(basedir: str, cfg: SynthConfig = SynthConfig()) -> str:
                files[n - 1 - n // 8][0]: "bad_width",
                files[n // 4 + 1][0]: "clock"}
   written = []
-  for start, bits in progress(files, desc="synth", unit="file"):
+  for start, bits in progress(files, desc="synth", unit="file",
+                              disable=False):
     t_abs0 = (start - epoch).total_seconds()
     n = -(-cfg.file_seconds * cfg.rate // 4096) * 4096  # whole records
     frng = np.random.default_rng([cfg.seed, int(t_abs0)])
