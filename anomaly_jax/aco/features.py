@@ -10,7 +10,7 @@ numpy.
 ``file_features`` is what the scan runs per file, in one jitted call on a
 signal padded to a multiple of ``BUCKET`` samples (so 5-minute files, short
 files and truncated files share a handful of compiled shapes): log-mel,
-minus the file's median per band (over every 4th frame: the file's
+minus the file's median per band (over every 16th frame: the file's
 stationary background, so weather and gain changes between files cancel),
 cut into windows of
 ``context`` frames, standardised with the training mean/std; beside it the
@@ -26,7 +26,7 @@ import numpy as np
 import scipy.signal
 
 BUCKET = 1 << 20  # samples; signals are zero-padded to a multiple of this
-MEDIAN_STEP = 4  # frames between the frames the background median uses
+MEDIAN_STEP = 16  # frames between those the background median uses (0.68 s)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -104,17 +104,24 @@ def _constants(cfg: MelConfig):
   return mel.T.copy(), win.astype(np.float32), band
 
 
-def _frames(x: jnp.ndarray, cfg: MelConfig) -> jnp.ndarray:
-  """``[n] -> [1 + n // hop, n_fft]`` centred frames, zero padded."""
+def _framed(x: jnp.ndarray, cfg: MelConfig):
+  """``[n] -> [1 + n // hop, n_fft]`` centred frames, zero padded, and the
+  ``[blocks, hop]`` view they are made of (None when hop does not divide
+  n_fft and the frames are gathered)."""
   n_frames = cfg.n_frames(x.shape[0])
   pad = cfg.n_fft // 2
   x = jnp.pad(x, (pad, pad + cfg.n_fft))
   if cfg.n_fft % cfg.hop == 0:  # Frames as shifted reshapes: no gather.
     r = cfg.n_fft // cfg.hop
     blocks = x[:(n_frames + r - 1) * cfg.hop].reshape(-1, cfg.hop)
-    return jnp.concatenate([blocks[k:k + n_frames] for k in range(r)], axis=1)
+    return jnp.concatenate([blocks[k:k + n_frames] for k in range(r)],
+                           axis=1), blocks
   idx = np.arange(n_frames)[:, None] * cfg.hop + np.arange(cfg.n_fft)
-  return x[idx]
+  return x[idx], None
+
+
+def _frames(x: jnp.ndarray, cfg: MelConfig) -> jnp.ndarray:
+  return _framed(x, cfg)[0]
 
 
 def _detrend(frames):
@@ -125,12 +132,33 @@ def _detrend(frames):
   return frames - mean - slope * t
 
 
+def _trend(blocks, n_frames, cfg):
+  """Mean and slope of every frame from per-block sums (one pass over the
+  signal instead of over the twice-as-large frames).  Returns ``[F]`` x2."""
+  h, r = cfg.hop, cfg.n_fft // cfg.hop
+  j = np.arange(h, dtype=np.float32) - (h - 1) / 2
+  sq = blocks @ jnp.asarray(np.stack([np.ones(h, np.float32), j], 1))
+  c = (cfg.n_fft - 1) / 2
+  s_sum = sum(sq[m:m + n_frames, 0] for m in range(r))
+  t_dot = sum(sq[m:m + n_frames, 1] + (m * h + (h - 1) / 2 - c) *
+              sq[m:m + n_frames, 0] for m in range(r))
+  tt = cfg.n_fft * (cfg.n_fft ** 2 - 1) / 12.0
+  return s_sum / cfg.n_fft, t_dot / tt
+
+
 def _power(x, cfg):
   mel_t, win, band = _constants(cfg)
-  frames = _frames(x, cfg)
-  if cfg.detrend:
+  frames, blocks = _framed(x, cfg)
+  if cfg.detrend and blocks is None:
     frames = _detrend(frames)
   spec = jnp.fft.rfft(frames * win, axis=-1)
+  if cfg.detrend and blocks is not None:
+    # The FFT is linear: FFT(w (x - a - b t)) = FFT(w x) - a FFT(w) - b FFT(w t)
+    t = np.arange(cfg.n_fft) - (cfg.n_fft - 1) / 2
+    f_w = jnp.asarray(np.fft.rfft(win).astype(np.complex64))
+    f_wt = jnp.asarray(np.fft.rfft(win * t).astype(np.complex64))
+    mean, slope = _trend(blocks, frames.shape[0], cfg)
+    spec = spec - mean[:, None] * f_w - slope[:, None] * f_wt
   power = spec.real ** 2 + spec.imag ** 2          # [frames, bins]
   return power @ mel_t, power @ band                # [frames, mels], [frames]
 
