@@ -86,12 +86,17 @@ def nll(state: GMMState, x: Array) -> Array:
 
 
 def _safe_cholesky(cov: Array, reg_covar: float) -> Array:
-  """Cholesky of ``cov + reg_covar I``, retrying with a larger floor."""
+  """Cholesky of ``cov + reg_covar I``; where that fails (a component
+  collapsed onto duplicated points, or float32 cancellation made ``cov``
+  slightly indefinite) the eigenvalues are clipped to a floor first."""
   d = cov.shape[-1]
   eye = jnp.eye(d, dtype=cov.dtype)
   chol = jnp.linalg.cholesky(cov + reg_covar * eye)
-  scale = jnp.trace(cov, axis1=-2, axis2=-1)[..., None, None] / d
-  fallback = jnp.linalg.cholesky(cov + (reg_covar + 1e-3 * scale + 1e-6) * eye)
+  lam, vec = jnp.linalg.eigh(cov)
+  top = jnp.max(jnp.abs(lam), -1, keepdims=True)
+  lam = jnp.maximum(lam, 0.0) + reg_covar + 1e-5 * jnp.maximum(top, 1e-3)
+  fallback = jnp.linalg.cholesky((vec * lam[..., None, :]) @
+                                 jnp.swapaxes(vec, -1, -2))
   ok = jnp.all(jnp.isfinite(chol), axis=(-2, -1), keepdims=True)
   return jnp.where(ok, chol, fallback)
 
