@@ -1,6 +1,6 @@
 """ACO scan speed: ours vs the seed's stack, as audio seconds per second.
 
-  PYTHONPATH=$PWD python bench/aco_scan.py [--files 4 --repeats 3]
+  PYTHONPATH=$PWD python bench/aco_scan.py [--files 6 --repeats 3]
 
 Builds a small archive of 5-minute 24 kHz files (half 16-bit, half 24-bit)
 in a temporary directory and times, per stage, on the same files:
@@ -14,7 +14,8 @@ in a temporary directory and times, per stage, on the same files:
   windows and standardisation;
 * full scan: ``scan.scan`` itself for ours (decode-ahead thread, JAX
   features, detector scores, SQLite store), naive decode + librosa features
-  + the same detector for the seed's stack (the seed's PyTorch model is not
+  + the same detector for the seed's stack; and ``scan.scan`` split over two
+  processes as ``aco_main.py --num_processes=2`` does (one per core) (the seed's PyTorch model is not
   installed; the scoring model is the same for both, so the ratio is the
   decode and feature path's).
 
@@ -25,6 +26,7 @@ Printed as audio seconds per wall-clock second and ratios ours / seed.
 import argparse
 import datetime as dt
 import os
+import subprocess
 import sys
 import tempfile
 import time
@@ -70,6 +72,49 @@ def librosa_windows(x, cfg: features.MelConfig, mean, std):
   return (db[idx].reshape(n, -1) - mean) / std
 
 
+_WORKER = r"""
+import os, sys, time, numpy as np
+from anomaly_jax import detector as det_lib
+from anomaly_jax.aco import features, scan
+from anomaly_jax.aco.store import Store
+tmp, basedir, i, n = sys.argv[1], sys.argv[2], int(sys.argv[3]), 2
+paths = open(os.path.join(tmp, "paths.txt")).read().split()
+st = np.load(os.path.join(tmp, "std.npz"))
+det = det_lib.Detector.load(os.path.join(tmp, "det"))
+cfg = features.MelConfig(stride=4)
+x = scan.decode_float(paths[0])[1]  # warm-up: compile, not timed
+det.score(features.file_features(x, cfg, st["mean"], st["std"])[0], 2048)
+open(os.path.join(tmp, f"ready{i}"), "w").close()
+while not all(os.path.exists(os.path.join(tmp, f"ready{k}")) for k in (0, 1)):
+  time.sleep(0.01)
+t0 = time.time()
+res = scan.scan(paths, basedir, cfg, lambda w: det.score(w, batch_size=2048),
+                "np", Store(os.path.join(tmp, "two.sqlite")), st["mean"],
+                st["std"], i, n)
+print("TIMES", t0, time.time(), res.audio_seconds)
+"""
+
+
+def two_processes(tmp, basedir, paths, det, mean, std):
+  """Audio s per wall s of ``scan.scan`` split over 2 processes (the
+  ``jax.process_index()`` split of aco_main, started here without the
+  coordinator), timed from the common start to the last finish."""
+  det.save(os.path.join(tmp, "det"))
+  np.savez(os.path.join(tmp, "std.npz"), mean=mean, std=std)
+  with open(os.path.join(tmp, "paths.txt"), "w") as f:
+    f.write("\n".join(paths))
+  repo = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+  env = dict(os.environ, PYTHONPATH=repo)
+  procs = [subprocess.Popen([sys.executable, "-c", _WORKER, tmp, basedir,
+                             str(i)], stdout=subprocess.PIPE,
+                            stderr=subprocess.DEVNULL, text=True, env=env)
+           for i in (0, 1)]
+  rows = [next(l for l in p.communicate()[0].splitlines()
+               if l.startswith("TIMES")).split()[1:] for p in procs]
+  t = np.array(rows, float)
+  return t[:, 2].sum() / (t[:, 1].max() - t[:, 0].min())
+
+
 def timed(fn, paths, repeats):
   best = np.inf
   for _ in range(repeats):
@@ -82,7 +127,7 @@ def timed(fn, paths, repeats):
 
 def main():
   ap = argparse.ArgumentParser()
-  ap.add_argument("--files", type=int, default=4)
+  ap.add_argument("--files", type=int, default=6)
   ap.add_argument("--repeats", type=int, default=3)
   args = ap.parse_args()
   cfg = features.MelConfig(stride=4)
@@ -130,14 +175,17 @@ def main():
                                  else paths, 1))
       t_seed = min(t_seed, timed(seed, paths, 1))
     rows.append((name, audio / t_ours, audio / t_seed))
+  two = two_processes(tmp, basedir, paths, det, mean, std)
+  rows.append(("scan, 2 processes", two, rows[-1][2]))
   print(f"{len(paths)} files, {audio:.0f} s of 24 kHz audio, "
         f"{os.cpu_count()} CPUs, {dt.datetime.utcnow():%Y-%m-%d %H:%M} UTC")
-  print(f"{'stage':<10} {'ours (x real time)':>19} {'seed stack':>11} "
+  print(f"{'stage':<18} {'ours (x real time)':>19} {'seed stack':>11} "
         f"{'ratio':>7}")
   for name, o, s in rows:
-    print(f"{name:<10} {o:19.0f} {s:11.0f} {o / s:7.1f}")
-  print("(features column: ours = decode + JAX log-mel + windows; seed = "
-        "decode + librosa + numpy windows)")
+    print(f"{name:<18} {o:19.0f} {s:11.0f} {o / s:7.1f}")
+  print("(features: ours = decode + JAX log-mel + windows, seed = decode + "
+        "librosa + numpy windows; the 2-process row is compared with the "
+        "seed's one-process full scan)")
 
 
 if __name__ == "__main__":
