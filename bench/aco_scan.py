@@ -84,13 +84,13 @@ det = det_lib.Detector.load(os.path.join(tmp, "det"))
 cfg = features.MelConfig(stride=4)
 x = scan.decode_float(paths[0])[1]  # warm-up: compile, not timed
 det.score(features.file_features(x, cfg, st["mean"], st["std"])[0], 2048)
+store = Store(os.path.join(tmp, "two.sqlite"))
 open(os.path.join(tmp, f"ready{i}"), "w").close()
 while not all(os.path.exists(os.path.join(tmp, f"ready{k}")) for k in (0, 1)):
   time.sleep(0.01)
 t0 = time.time()
 res = scan.scan(paths, basedir, cfg, lambda w: det.score(w, batch_size=2048),
-                "np", Store(os.path.join(tmp, "two.sqlite")), st["mean"],
-                st["std"], i, n)
+                "np", store, st["mean"], st["std"], i, n)
 print("TIMES", t0, time.time(), res.audio_seconds)
 """
 
@@ -104,7 +104,9 @@ def two_processes(tmp, basedir, paths, det, mean, std):
   with open(os.path.join(tmp, "paths.txt"), "w") as f:
     f.write("\n".join(paths))
   repo = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-  env = dict(os.environ, PYTHONPATH=repo)
+  # One core each: XLA's own intra-op threads would oversubscribe the two.
+  env = dict(os.environ, PYTHONPATH=repo, XLA_FLAGS=(
+      "--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1"))
   procs = [subprocess.Popen([sys.executable, "-c", _WORKER, tmp, basedir,
                              str(i)], stdout=subprocess.PIPE,
                             stderr=subprocess.DEVNULL, text=True, env=env)
