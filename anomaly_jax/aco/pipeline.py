@@ -25,6 +25,7 @@ from anomaly_jax import detector as det_lib
 from anomaly_jax.aco import evaluate, features, report, scan, synth
 from anomaly_jax.aco.archive import Archive
 from anomaly_jax.aco.store import Store
+from jaxtk.errors import DataError
 
 
 @dataclasses.dataclass
@@ -101,6 +102,9 @@ def run(opts: Options) -> dict:
     train(opts, arch)
   if opts.mode == "train":
     return {}
+  if opts.num_processes == 1 and not os.path.exists(done):
+    raise DataError(opts.workdir, "no trained detector here: run with "
+                    "--mode=train or --mode=all first")
   _wait_for(done, opts.wait_timeout, "the trained detector")
   det = det_lib.Detector.load(os.path.join(opts.workdir, "detector"))
   st = np.load(os.path.join(opts.workdir, "standardize.npz"))
