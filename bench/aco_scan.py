@@ -90,7 +90,7 @@ while not all(os.path.exists(os.path.join(tmp, f"ready{k}")) for k in (0, 1)):
   time.sleep(0.01)
 t0 = time.time()
 res = scan.scan(paths, basedir, cfg, lambda w: det.score(w, batch_size=2048),
-                "np", store, st["mean"], st["std"], i, n)
+                "np", store, st["mean"], st["std"], i, n, bar=False)
 print("TIMES", t0, time.time(), res.audio_seconds)
 """
 
@@ -156,7 +156,7 @@ def main():
   def ours_scan_all(_):
     db = os.path.join(tmp, f"scan{time.perf_counter_ns()}.sqlite")
     scan.scan(paths, basedir, cfg, lambda w: det.score(w, batch_size=2048),
-              "np", Store(db), mean, std)
+              "np", Store(db), mean, std, bar=False)
 
   def seed_scan(p):
     return det.score(librosa_windows(naive_read(p), cfg, mean, std),

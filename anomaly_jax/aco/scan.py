@@ -120,7 +120,7 @@ class ScanResult:
 def scan(paths: list[str], basedir: str, cfg: features.MelConfig,
          scorer: Callable[[np.ndarray], dict], score_key: str, store: Store,
          mean: np.ndarray, std: np.ndarray, process_index: int = 0,
-         process_count: int = 1) -> ScanResult:
+         process_count: int = 1, bar: bool = True) -> ScanResult:
   """Scores this host's share of ``paths`` into ``store``.
 
   Args:
@@ -132,6 +132,7 @@ def scan(paths: list[str], basedir: str, cfg: features.MelConfig,
     store: the results database.
     mean, std: ``[cfg.dim]`` training standardisation.
     process_index, process_count: this host and how many there are.
+    bar: show a progress bar (also in logs).
   """
   res = ScanResult()
   mine = shard(paths, process_index, process_count)
@@ -145,7 +146,7 @@ def scan(paths: list[str], basedir: str, cfg: features.MelConfig,
     nxt = pool.submit(_load, todo[0], cfg.rate) if todo else None
     for i in progress(range(len(todo)), desc=f"scan {process_index}/"
                       f"{process_count}", unit="file",
-                      disable=False):  # shown in nohup logs too
+                      disable=not bar):  # shown in nohup logs too
       p, start, d, x, err = nxt.result()
       nxt = pool.submit(_load, todo[i + 1], cfg.rate) if i + 1 < len(
           todo) else None
