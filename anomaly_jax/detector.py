@@ -37,14 +37,16 @@ class DetectorConfig:
   eras: int = 2                # repetitions of the three training phases
   steps_ae: int = 1000         # plain-AE baseline steps (0: no "ae" score)
   steps_vae: int = 1000        # phase-1 (VAE) steps per era
-  steps_np: int = 400          # phase-2 (NP discriminator) steps per era
+  steps_np: int = 500          # phase-2 (NP discriminator) steps per era
   batch_size: int = 256        # batch size of every phase
   lr: float = 1e-3             # Adam learning rate
   rho: float = 0.05            # target false-positive rate of the NP loss
-  tau: float = 0.1             # sigmoid temperature on log recon errors
-  quantile: float = 0.9        # typical-latent NLL quantile for rejection
+  tau: float = 1.0             # sigmoid temperature on log recon errors
+  quantile: float = 0.995      # typical-latent NLL quantile for rejection
   beta: float = 1.0            # KL weight in the VAE loss
   np_recon_weight: float = 0.1  # mean typical log-error weight in phase 2
+  proposal: str = "aggregate"  # generator candidates: "prior" N(0,I) or
+                               # "aggregate" (latent means of x)
   seed: int = 0                # PRNG seed
 
   def train_config(self) -> train_lib.TrainConfig:
@@ -53,7 +55,8 @@ class DetectorConfig:
         steps_ae=self.steps_ae, steps_vae=self.steps_vae,
         steps_np=self.steps_np, batch_size=self.batch_size, lr=self.lr,
         rho=self.rho, tau=self.tau, quantile=self.quantile, beta=self.beta,
-        np_recon_weight=self.np_recon_weight, seed=self.seed)
+        np_recon_weight=self.np_recon_weight, proposal=self.proposal,
+        seed=self.seed)
 
 
 def build_models(cfg: DetectorConfig) -> tuple[vae.Gumiho, vae.Gumiho]:

@@ -53,9 +53,12 @@ def nll_threshold(state: gmm_lib.GMMState, z_typical: Array,
                                              "max_rounds"))
 def conditional(rng: Array, state: gmm_lib.GMMState, threshold: Array, *,
                 n: int, z_dim: int, oversample: int = 4,
-                max_rounds: int = 64) -> Latents:
-  """Exactly ``n`` latents from N(0, I) with GMM NLL above ``threshold``.
+                max_rounds: int = 64, pool: Array | None = None) -> Latents:
+  """Exactly ``n`` latents with typical-GMM NLL above ``threshold``.
 
+  Candidates come from N(0, I) (the VAE prior, the seed paper's choice) or,
+  if ``pool`` is given, uniformly from its rows (e.g. the latent means of the
+  unlabelled data: the aggregate posterior that N(0, I) only approximates).
   Each round draws ``oversample * n`` candidates and scatters the accepted
   ones into the next free rows of the buffer (extra ones are dropped).
 
@@ -67,6 +70,7 @@ def conditional(rng: Array, state: gmm_lib.GMMState, threshold: Array, *,
     z_dim: latent size.
     oversample: candidates per round, in units of ``n``.
     max_rounds: guard; ``ok`` is False if the buffer is not full by then.
+    pool: optional ``[P, z_dim]`` candidate latents (None: N(0, I)).
 
   Returns:
     ``Latents``; check ``ok`` (or call ``check``) before using ``z``.
@@ -79,7 +83,11 @@ def conditional(rng: Array, state: gmm_lib.GMMState, threshold: Array, *,
 
   def body(c):
     buf, count, rounds = c
-    cand = jax.random.normal(jax.random.fold_in(rng, rounds), (m, z_dim))
+    k = jax.random.fold_in(rng, rounds)
+    if pool is None:
+      cand = jax.random.normal(k, (m, z_dim))
+    else:
+      cand = pool[jax.random.randint(k, (m,), 0, pool.shape[0])]
     accept = gmm_lib.nll(state, cand) > threshold
     pos = count + jnp.cumsum(accept) - 1
     idx = jnp.where(accept & (pos < n), pos, n)      # n = out of range: drop

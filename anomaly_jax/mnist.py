@@ -33,8 +33,8 @@ class MnistConfig:
   h_dim: int = 64                # encoder/decoder interface width
   train: train_lib.TrainConfig = dataclasses.field(
       default_factory=lambda: train_lib.TrainConfig(
-          z_dim=8, n_components=6, eras=2, steps_ae=1000, steps_vae=800,
-          steps_np=300, batch_size=128))
+          z_dim=8, n_components=6, eras=2, steps_ae=600, steps_vae=600,
+          steps_np=500, batch_size=64))
 
 
 @dataclasses.dataclass

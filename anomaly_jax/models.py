@@ -56,7 +56,7 @@ class ConvEncoder(nn.Module):
     channels: channels of the two convolutions.
   """
   h_dim: int
-  channels: Sequence[int] = (16, 32)
+  channels: Sequence[int] = (8, 16)
 
   @nn.compact
   def __call__(self, x):  # [batch, 784] -> [batch, h_dim]
@@ -73,7 +73,7 @@ class ConvDecoder(nn.Module):
   Attributes:
     channels: channels of the two transposed convolutions (7 -> 14 -> 28).
   """
-  channels: Sequence[int] = (32, 16)
+  channels: Sequence[int] = (16, 8)
 
   @nn.compact
   def __call__(self, h):  # [batch, h_dim] -> [batch, 784]

@@ -54,12 +54,14 @@ def recon_png(path, model, params, x, digits, per_digit: int = 3):
   plt.close(fig)
 
 
-def samples_png(path, model, params, gmm_state, thr, z_dim, n: int = 32):
-  """Top: unconditioned samples; bottom: GMM-rejected pseudo-anomalies."""
+def samples_png(path, model, params, gmm_state, thr, z_dim, n: int = 32,
+                pool=None):
+  """Top: unconditioned samples; bottom: GMM-rejected pseudo-anomalies
+  (candidates from ``pool`` if given, else N(0, I))."""
   k = jax.random.key(123)
   z0 = generator.unconditioned(k, n, z_dim)
   lat = generator.conditional(k, gmm_state, thr, n=n, z_dim=z_dim,
-                              oversample=16)
+                              oversample=16, pool=pool)
   z1 = generator.check(lat)
   fig, axes = plt.subplots(2, n, figsize=(n * 0.5, 1.3), dpi=120)
   _images(axes[0], generator.generate(model, params, z0, train_lib.VAE))
@@ -99,8 +101,10 @@ def write_all(workdir, model, trained, s, scores, tc) -> list[str]:
   out.append(p)
   p = os.path.join(workdir, "pseudo_anomalies.png")
   try:
+    pool = (jnp.asarray(train_lib.encode_mu(model, trained.params, s.x_all))
+            if tc.proposal == "aggregate" else None)
     samples_png(p, model, trained.params, trained.gmm, trained.nll_threshold,
-                tc.z_dim)
+                tc.z_dim, pool=pool)
     out.append(p)
   except generator.RejectionSamplingError as e:
     print(f"pseudo-anomaly plot skipped: {e}")

@@ -43,17 +43,20 @@ class TrainConfig:
   eras: int = 2                  # repetitions of the three phases
   steps_ae: int = 0              # plain-AE baseline steps (0: no baseline)
   steps_vae: int = 1000          # phase-1 steps per era
-  steps_np: int = 400            # phase-2 steps per era
+  steps_np: int = 500            # phase-2 steps per era
   batch_size: int = 128          # batch size of every phase
   lr: float = 1e-3               # Adam learning rate
   rho: float = 0.05              # target FPR of the NP objective
-  tau: float = 0.1               # sigmoid temperature on log recon errors
-  quantile: float = 0.9          # typical-latent NLL quantile for rejection
+  tau: float = 1.0               # sigmoid temperature on log recon errors
+  quantile: float = 0.995        # typical-latent NLL quantile for rejection
   beta: float = 1.0              # KL weight of the VAE loss
   np_recon_weight: float = 0.1   # weight of mean typical log error in phase 2
   gmm_iters: int = 200           # max EM iterations per fit
   gmm_tol: float = 1e-4          # EM tolerance on mean log-likelihood
   oversample: int = 8            # rejection-sampler candidates per round / n
+  # Rejection-sampler candidates: "prior" = N(0, I) (the seed paper);
+  # "aggregate" = latent means of the unlabelled phase-1 data.
+  proposal: str = "aggregate"
   chunk: int = 50                # steps per jitted dispatch
   seed: int = 0                  # PRNG seed
 
@@ -209,11 +212,17 @@ def train(model: vae.Gumiho, x_all, x_typ, cfg: TrainConfig,
     return vae.loss_fn(m, params, _batch(kb, data, cfg.batch_size), kz,
                        tail=tail, beta=beta)
 
-  def np_objective(params, k, data, gmm_state, thr):
+  if cfg.proposal not in ("prior", "aggregate"):
+    raise ValueError(f"TrainConfig.proposal must be 'prior' or 'aggregate',"
+                     f" got {cfg.proposal!r}")
+
+  def np_objective(params, k, data, gmm_state, thr, pool):
     kb, kg = jax.random.split(k)
     x_t = _batch(kb, data, cfg.batch_size)
-    lat = generator.conditional(kg, gmm_state, thr, n=cfg.batch_size,
-                                z_dim=model.z_dim, oversample=cfg.oversample)
+    lat = generator.conditional(
+        kg, gmm_state, thr, n=cfg.batch_size, z_dim=model.z_dim,
+        oversample=cfg.oversample,
+        pool=pool if cfg.proposal == "aggregate" else None)
     x_g = generator.generate(model, params, lat.z, VAE)
     e_t = jnp.log(vae.recon_error(model, params, x_t, NP) + 1e-6)
     e_g = jnp.log(vae.recon_error(model, params, x_g, NP) + 1e-6)
@@ -249,9 +258,11 @@ def train(model: vae.Gumiho, x_all, x_typ, cfg: TrainConfig,
         p = dict(p, tails=dict(p["tails"], np=jax.tree.map(
             jnp.copy, p["tails"][VAE])))
       g, thr = fit_gmm(model, p, x_typ, cfg, jax.random.fold_in(ks, 1))
+      pool = (jnp.asarray(encode_mu(model, p, x_all))
+              if cfg.proposal == "aggregate" else jnp.zeros((1, model.z_dim)))
       state["params"], state["opt_np"], _ = _run_phase(
           label, np_chunk, p, state["opt_np"], ks, steps, cfg, writer,
-          offset, x_typ, g, thr)
+          offset, x_typ, g, thr, pool)
     else:
       g, thr = fit_gmm(model, state["params"], x_typ, cfg, ks)
       state["gmm"], state["thr"] = g._asdict(), thr

@@ -46,6 +46,8 @@ flags.DEFINE_float("quantile", _t.quantile,
 flags.DEFINE_float("beta", _t.beta, "KL weight")
 flags.DEFINE_float("np_recon_weight", _t.np_recon_weight,
                    "weight of the typical log error in the NP phase")
+flags.DEFINE_enum("proposal", _t.proposal, ["prior", "aggregate"],
+                  "generator candidates: N(0,I) or the unlabelled latent means")
 FLAGS = flags.FLAGS
 
 
@@ -57,7 +59,8 @@ def main(argv):
       steps_ae=FLAGS.steps_ae, steps_vae=FLAGS.steps_vae,
       steps_np=FLAGS.steps_np, batch_size=FLAGS.batch_size, lr=FLAGS.lr,
       rho=FLAGS.rho, tau=FLAGS.tau, quantile=FLAGS.quantile, beta=FLAGS.beta,
-      np_recon_weight=FLAGS.np_recon_weight, seed=FLAGS.seed)
+      np_recon_weight=FLAGS.np_recon_weight, proposal=FLAGS.proposal,
+      seed=FLAGS.seed)
   cfg = mnist.MnistConfig(
       anomalous=tuple(int(d) for d in FLAGS.anomalous),
       typical=tuple(int(d) for d in FLAGS.typical),
