@@ -42,6 +42,11 @@ flags.DEFINE_integer("train_per_file", 800, "training windows per file")
 flags.DEFINE_integer("steps_vae", 600, "VAE steps per era")
 flags.DEFINE_integer("steps_np", 200, "NP-discriminator steps per era")
 flags.DEFINE_integer("eras", 2, "training eras")
+flags.DEFINE_float("tau", 0.1, "NP sigmoid temperature on log recon errors")
+flags.DEFINE_float("nll_quantile", 0.9, "typical-latent NLL quantile for the "
+                   "generator's rejection")
+flags.DEFINE_enum("proposal", "prior", ["prior", "aggregate"], "generator "
+                  "candidates")
 flags.DEFINE_integer("top_n", 8, "spectrogram PNGs of the top detections")
 flags.DEFINE_integer("num_processes", 1, "hosts of the scan")
 flags.DEFINE_integer("process_id", 0, "this host")
@@ -76,7 +81,8 @@ def main(_):
       end=_time(F.end), typical_hours=tuple(int(h) for h in F.typical_hours),
       mode=F.mode, mel=mel, train_per_file=F.train_per_file,
       score_key=F.score, steps_vae=F.steps_vae, steps_np=F.steps_np,
-      eras=F.eras, top_n=F.top_n, process_id=jax.process_index(),
+      eras=F.eras, tau=F.tau, nll_quantile=F.nll_quantile,
+      proposal=F.proposal, top_n=F.top_n, process_id=jax.process_index(),
       num_processes=jax.process_count())
   metrics = pipeline.run(opts)
   if metrics:
