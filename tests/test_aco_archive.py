@@ -109,3 +109,14 @@ def test_no_files_is_a_clear_error(tmp_path):
     archive.Archive(tmp_path).load(T0)
   with pytest.raises(DataError, match="does not exist"):
     archive.Archive(tmp_path / "nope")
+
+
+def test_cli_info_and_view(arch, tmp_path, capsys):
+  from anomaly_jax.aco import __main__ as cli  # pylint: disable=g-import-not-at-top
+  paths = arch.all_files()
+  assert cli.main(["info", *paths]) == 0
+  out = capsys.readouterr().out
+  assert "layout 2, 8000 Hz" in out and "bits [24]" in out
+  png = str(tmp_path / "v.png")
+  assert cli.main(["view", arch.basedir, "2017-03-01T05:04:58", "4", png]) == 0
+  assert os.path.getsize(png) > 1000
