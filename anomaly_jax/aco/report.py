@@ -88,8 +88,8 @@ def plot_event(path: str, archive: Archive, det: Detection, rank: int,
             vmin=np.percentile(db, 5), vmax=db.max())
   ax.axvspan(det.start - (det.start - pad), det.end - (det.start - pad),
              color="c", alpha=0.12)
-  mel_hz = librosa.mel_frequencies(n_mels=cfg.n_mels, fmin=cfg.fmin,
-                                   fmax=cfg.fmax or cfg.rate / 2)
+  mel_hz = librosa.mel_frequencies(n_mels=cfg.n_mels + 2, fmin=cfg.fmin,
+                                   fmax=cfg.fmax or cfg.rate / 2)[1:-1]
   ticks = np.arange(0, cfg.n_mels, 8)
   ax.set_yticks(ticks, [f"{mel_hz[i]:.0f}" for i in ticks], fontsize=7)
   ax.set_ylabel("Hz (mel scale)")
