@@ -12,6 +12,7 @@ All scores are "higher = more anomalous".  The model is the dense
 encoder/decoder of ``models.py`` inside the ``Gumiho`` of ``vae.py``.
 """
 import dataclasses
+import json
 import os
 
 import jax
@@ -72,20 +73,21 @@ def build_models(cfg: DetectorConfig) -> tuple[vae.Gumiho, vae.Gumiho]:
 
 def make_score_fn(model: vae.Gumiho, ae_model: vae.Gumiho | None,
                   trained: train_lib.Trained):
-  """Jitted ``[batch, input_dim] -> {"ae"?, "vae", "gmm_nll", "np"}``."""
+  """``[batch, input_dim] -> {"ae"?, "vae", "gmm_nll", "np"}``, jitted once
+  per batch shape (the parameters are arguments, not baked-in constants)."""
+  with_ae = ae_model is not None and bool(trained.ae_params)
 
   @jax.jit
-  def fn(x):
-    mu, _ = vae.encode(model, trained.params, x)
-    out = {"vae": vae.recon_error(model, trained.params, x, train_lib.VAE),
-           "np": vae.recon_error(model, trained.params, x, train_lib.NP),
-           "gmm_nll": gmm_lib.nll(trained.gmm, mu)}
-    if ae_model is not None and trained.ae_params:
-      out["ae"] = vae.recon_error(ae_model, trained.ae_params, x,
-                                  train_lib.AE)
+  def fn(t: train_lib.Trained, x):
+    mu, _ = vae.encode(model, t.params, x)
+    out = {"vae": vae.recon_error(model, t.params, x, train_lib.VAE),
+           "np": vae.recon_error(model, t.params, x, train_lib.NP),
+           "gmm_nll": gmm_lib.nll(t.gmm, mu)}
+    if with_ae:
+      out["ae"] = vae.recon_error(ae_model, t.ae_params, x, train_lib.AE)
     return out
 
-  return fn
+  return lambda x: fn(trained, x)
 
 
 class Detector:
@@ -126,28 +128,32 @@ class Detector:
     """Writes the parameters and config under directory ``path``."""
     ck = checkpoint.Checkpoints(os.path.abspath(path))
     last = ck.latest_step()  # overwrite: a newer step; orbax drops the old
-    ck.save(0 if last is None else last + 1, _as_state(self.trained), {"config": _cfg_dict(self.cfg)})
+    ck.save(0 if last is None else last + 1, _as_state(self.trained),
+            {"config": _cfg_dict(self.cfg)})
     ck.close()
+    # The config again as plain JSON: ``load`` needs it to build the
+    # parameter structure before it can restore the checkpoint.
+    with open(os.path.join(path, "config.json"), "w") as f:
+      json.dump(_cfg_dict(self.cfg), f, indent=1)
 
   @classmethod
   def load(cls, path: str) -> "Detector":
     """Reads a detector written by ``save``."""
+    cfg_path = os.path.join(path, "config.json")
+    if not os.path.exists(cfg_path):
+      raise DataError(path, "no saved detector here (Detector.save writes "
+                      "config.json and a checkpoint)")
+    with open(cfg_path) as f:
+      raw = json.load(f)
+    try:
+      cfg = DetectorConfig(**{**raw, "hidden": tuple(raw["hidden"])})
+    except TypeError as e:
+      raise DataError(cfg_path, f"not a DetectorConfig: {e}") from e
     ck = checkpoint.Checkpoints(os.path.abspath(path))
-    if ck.latest_step() is None:
-      raise DataError(path, "no saved detector here (Detector.save writes one)")
-    # meta first (to build the structure), then the state.
-    meta = ck._mgr.restore(ck.latest_step(), args=_meta_args())["meta"]  # pylint: disable=protected-access
-    cfg = DetectorConfig(**{**meta["config"],
-                            "hidden": tuple(meta["config"]["hidden"])})
     like = _as_state(_untrained(cfg))
     state, _ = ck.restore(like)
     ck.close()
     return cls(cfg, _from_state(state))
-
-
-def _meta_args():
-  import orbax.checkpoint as ocp  # pylint: disable=g-import-not-at-top
-  return ocp.args.Composite(meta=ocp.args.JsonRestore())
 
 
 def _cfg_dict(cfg: DetectorConfig) -> dict:

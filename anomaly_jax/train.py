@@ -81,15 +81,13 @@ def _placeholder_gmm(k: int, d: int) -> gmm_lib.GMMState:
       jnp.array(jnp.inf), jnp.array(0, jnp.int32))
 
 
-def make_step_chunk(loss_of, tx, data_args: int):
+def make_step_chunk(loss_of, tx):
   """Jitted ``(params, opt, rng, step0, n, *data) -> (params, opt, stats)``.
 
   ``loss_of(params, rng, *data) -> (loss, aux)`` is one step's loss; the
   chunk runs ``n`` steps in a ``fori_loop`` and returns the mean of the loss
   and of every aux entry (``ok`` entries are and-ed instead).
   """
-  del data_args
-
   def chunk(params, opt, rng, step0, n, *data):
     def body(i, carry):
       params, opt, acc = carry
@@ -119,8 +117,8 @@ def _batch(rng, data, batch_size):
 
 def encode_mu(model: vae.Gumiho, params: dict, x, batch_size: int = 1024):
   """Latent means of ``x`` in fixed-size batches -> ``[N, z_dim]`` numpy."""
-  fn = jax.jit(lambda xb: vae.encode(model, params, xb)[0])
-  return batching.apply_in_batches(fn, x, batch_size)
+  fn = jax.jit(lambda p, xb: vae.encode(model, p, xb)[0])
+  return batching.apply_in_batches(lambda xb: fn(params, xb), x, batch_size)
 
 
 def fit_gmm(model, params, x_typ, cfg: TrainConfig, rng):
@@ -231,8 +229,8 @@ def train(model: vae.Gumiho, x_all, x_typ, cfg: TrainConfig,
     return loss, dict(aux, ok=lat.ok)
 
   vae_chunk = make_step_chunk(functools.partial(
-      vae_loss, m=model, tail=VAE, beta=cfg.beta), tx, 1)
-  np_chunk = make_step_chunk(np_objective, tx, 3)
+      vae_loss, m=model, tail=VAE, beta=cfg.beta), tx)
+  np_chunk = make_step_chunk(np_objective, tx)
   offset = 0
   for i, (name, era) in enumerate(stages):
     steps = {"ae": cfg.steps_ae, "vae": cfg.steps_vae, "np": cfg.steps_np,
@@ -244,7 +242,7 @@ def train(model: vae.Gumiho, x_all, x_typ, cfg: TrainConfig,
     label = f"{name}[era {era}]" if era >= 0 else name
     if name == "ae":
       ae_chunk = make_step_chunk(functools.partial(
-          vae_loss, m=ae_model, tail=AE, beta=0.0), tx, 1)
+          vae_loss, m=ae_model, tail=AE, beta=0.0), tx)
       state["ae_params"], state["opt_ae"], _ = _run_phase(
           label, ae_chunk, state["ae_params"], state["opt_ae"], ks, steps,
           cfg, writer, offset, x_typ)

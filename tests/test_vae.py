@@ -23,7 +23,8 @@ class VAETest(chex.TestCase):
     mu = jnp.asarray(rng.normal(size=(4, 3)), jnp.float32)
     logvar = jnp.asarray(rng.normal(size=(4, 3)) * 0.5, jnp.float32)
     kl = self.variant(vae.kl_to_standard_normal)(mu, logvar)
-    z = vae.reparameterize(jax.random.key(0), mu[None],
+    z = vae.reparameterize(jax.random.key(0),
+                           jnp.broadcast_to(mu, (200000, 4, 3)),
                            jnp.broadcast_to(logvar, (200000, 4, 3)))
     std = jnp.exp(0.5 * logvar)
     log_q = jnp.sum(-0.5 * jnp.square((z - mu) / std) - jnp.log(std), -1)
