@@ -39,10 +39,20 @@ class Store:
     self.path = path
     os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
     self.db = sqlite3.connect(path, timeout=120.0)
-    self.db.execute("PRAGMA journal_mode=WAL")
-    self.db.execute("PRAGMA synchronous=NORMAL")
-    self.db.executescript(_SCHEMA)
-    self.db.commit()
+    # Switching to WAL while another process creates the same database can
+    # fail at once with "database is locked" (the busy timeout does not
+    # cover it): retry for up to a minute.
+    for attempt in range(240):
+      try:
+        self.db.execute("PRAGMA journal_mode=WAL")
+        self.db.execute("PRAGMA synchronous=NORMAL")
+        self.db.executescript(_SCHEMA)
+        self.db.commit()
+        break
+      except sqlite3.OperationalError as e:
+        if "locked" not in str(e) or attempt == 239:
+          raise
+        time.sleep(0.25)
 
   def done(self) -> set[str]:
     """Paths already scored (or found damaged)."""
