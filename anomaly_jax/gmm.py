@@ -19,6 +19,7 @@ Cholesky fallback, and weights never reach zero.
 import functools
 from typing import NamedTuple
 
+import chex
 import jax
 import jax.numpy as jnp
 from jax.scipy.linalg import solve_triangular
@@ -64,6 +65,8 @@ def component_log_prob(state: GMMState, x: Array) -> Array:
   D/2 log 2 pi``.  ``L^{-1}`` comes from one ``solve_triangular`` per
   component, after which the N-sized work is a matrix product.
   """
+  chex.assert_rank(x, 2)
+  chex.assert_equal_shape_suffix([x, state.means], 1)
   d = x.shape[-1]
   pc = _prec_chol(state.chol)                                   # [K, D, D]
   # y_nk = L_k^{-1} (x_n - mu_k) = x_n L_k^{-T} - mu_k L_k^{-T}

@@ -11,6 +11,7 @@ a sigmoid of temperature ``tau``::
 ``phi`` is treated as a constant (``stop_gradient``), as in the reference:
 gradients act through the errors only.
 """
+import chex
 import jax
 import jax.numpy as jnp
 
@@ -35,6 +36,7 @@ def np_loss(e_typ: Array, e_gen: Array, *, rho: float = 0.05,
   Returns:
     ``(loss [], {"fpr", "tpr", "phi"})``.
   """
+  chex.assert_rank([e_typ, e_gen], 1)
   phi = threshold(e_typ, rho)
   fpr = jnp.mean(jax.nn.sigmoid((e_typ - phi) / tau))
   tpr = jnp.mean(jax.nn.sigmoid((e_gen - phi) / tau))
