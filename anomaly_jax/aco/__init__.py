@@ -1,0 +1,1 @@
+"""Reader, writer, synthetic archive, features and scan of ACO hydrophone data."""

@@ -1,0 +1,59 @@
+"""``python -m anomaly_jax.aco synth|info|view``.
+
+  synth [DIR] [--seed N]     build the embedded archive (default
+                             $ACO_ARCHIVE or <repo>/data/aco)
+  info FILE...               decode files: records, widths, layout, issues
+  view DIR START SECONDS OUT.png
+                             e.g. view data/aco 2016-12-01T20:05:07 4 snip.png
+"""
+import argparse
+import datetime as dt
+import sys
+
+from anomaly_jax.aco import archive, reader, synth
+from jaxtk.errors import DataError
+
+
+def main(argv=None) -> int:
+  p = argparse.ArgumentParser(prog="python -m anomaly_jax.aco")
+  sub = p.add_subparsers(dest="cmd", required=True)
+  s = sub.add_parser("synth", help="build the embedded synthetic archive")
+  s.add_argument("dir", nargs="?", default=None)
+  s.add_argument("--seed", type=int, default=0)
+  s.add_argument("--force", action="store_true", help="rebuild if present")
+  i = sub.add_parser("info", help="decode files and print what is in them")
+  i.add_argument("files", nargs="+")
+  v = sub.add_parser("view", help="waveform + spectrogram of a time span")
+  v.add_argument("dir")
+  v.add_argument("start", type=dt.datetime.fromisoformat)
+  v.add_argument("seconds", type=float)
+  v.add_argument("out")
+  a = p.parse_args(argv)
+  if a.cmd == "synth":
+    cfg = synth.SynthConfig(seed=a.seed)
+    d = a.dir or synth.default_dir()
+    out = synth.build(d, cfg) if a.force else synth.ensure_archive(d, cfg)
+    print(out)
+    return 0
+  if a.cmd == "info":
+    bad = 0
+    for f in a.files:
+      try:
+        d = reader.read_file(f)
+      except DataError as e:
+        print(f"ERROR {e}")
+        bad += 1
+        continue
+      print(f"{f}: layout {d.layout}, {d.rate} Hz, {d.headers.size} records, "
+            f"bits {sorted(set(d.bits.tolist()))}, {d.duration:.3f} s")
+      for msg in d.issues:
+        print(f"  {msg}")
+    return int(bad > 0)
+  clip = archive.Archive(a.dir).load(a.start, dt.timedelta(seconds=a.seconds))
+  print(clip.report())
+  print(clip.view(a.out))
+  return 0
+
+
+if __name__ == "__main__":
+  sys.exit(main())
