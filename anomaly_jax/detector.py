@@ -51,13 +51,11 @@ class DetectorConfig:
   seed: int = 0                # PRNG seed
 
   def train_config(self) -> train_lib.TrainConfig:
-    return train_lib.TrainConfig(
-        z_dim=self.z_dim, n_components=self.n_components, eras=self.eras,
-        steps_ae=self.steps_ae, steps_vae=self.steps_vae,
-        steps_np=self.steps_np, batch_size=self.batch_size, lr=self.lr,
-        rho=self.rho, tau=self.tau, quantile=self.quantile, beta=self.beta,
-        np_recon_weight=self.np_recon_weight, proposal=self.proposal,
-        seed=self.seed)
+    """The training settings: every TrainConfig field this config also has."""
+    return train_lib.TrainConfig(**{
+        f.name: getattr(self, f.name)
+        for f in dataclasses.fields(train_lib.TrainConfig)
+        if hasattr(self, f.name)})
 
 
 def build_models(cfg: DetectorConfig) -> tuple[vae.Gumiho, vae.Gumiho]:

@@ -118,6 +118,63 @@ class Segments:
     return np.asarray([len(x) for x in self.feats], np.int32)
 
 
+class SegmentCutter:
+  """Cuts word segments out of utterances, checking them; shared by the
+  agwe-recipe reader below and the Kaldi reader (:mod:`awe_jax.kaldi`).
+
+  Args:
+    vocab: words outside it raise (``on_oov="error"``) or are counted and
+      dropped (``"skip"``).
+    min_frames: shorter segments are dropped and counted.
+    on_oov: ``"error"`` or ``"skip"``.
+    end_slack: an end may pass the last frame by this many frames and is
+      clipped (CTM times rounded to frames may overshoot by one).
+  """
+
+  def __init__(self, vocab: Vocab, min_frames: int, on_oov: str,
+               end_slack: int = 0):
+    if on_oov not in ("error", "skip"):
+      raise ValueError(f"on_oov must be 'error' or 'skip', not {on_oov!r}")
+    self.vocab, self.min_frames = vocab, min_frames
+    self.on_oov, self.end_slack = on_oov, end_slack
+    self.feats, self.words, self.keys = [], [], []
+    self.short = self.oov = 0
+
+  def add(self, path: str, uid: str, x: np.ndarray, spans) -> None:
+    """Adds the segments ``(word, start, end)`` of utterance ``x [T, D]``;
+    ``path`` is the file named in errors."""
+    for i, (w, s, e) in enumerate(spans):
+      if s < 0 or e > len(x) + self.end_slack or e < s:
+        raise DataError(path, f"segment {i} [{s}, {e}) lies outside the "
+                        f"{len(x)} frames of the utterance", field=uid)
+      e = min(e, len(x))
+      if w not in self.vocab.words_to_ids:
+        if self.on_oov == "skip":
+          self.oov += 1
+          continue
+        raise DataError(path, f"word {w!r} is not in "
+                        f"{self.vocab.path or 'the vocabulary'}; add it to "
+                        "vocab.json or load with on_oov='skip'",
+                        field=f"{uid}/{i}")
+      if e - s < self.min_frames:
+        self.short += 1
+        continue
+      self.feats.append(x[s:e])
+      self.words.append(w)
+      self.keys.append(f"{uid}/{i}")
+
+  def segments(self, path: str) -> "Segments":
+    """All segments added; raises if there is none."""
+    if not self.feats:
+      raise DataError(path, f"no usable word segment (skipped {self.short} "
+                      f"shorter than {self.min_frames} frames, {self.oov} out "
+                      "of vocabulary)")
+    words = np.asarray(self.words)
+    ids = np.asarray([self.vocab.words_to_ids[w] for w in words], np.int32)
+    return Segments(self.feats, words, ids, np.asarray(self.keys), self.short,
+                    self.oov)
+
+
 def _find(data_dir: str, prefixes, split: str) -> str:
   for p in prefixes:
     path = os.path.join(data_dir, f"{p}.{split}.hdf5")
@@ -147,12 +204,9 @@ def load_split(data_dir: str, split: str, vocab: Vocab, *, min_frames: int = 2,
   Raises:
     DataError: naming the file, the utterance and what is wrong.
   """
-  if on_oov not in ("error", "skip"):
-    raise ValueError(f"on_oov must be 'error' or 'skip', not {on_oov!r}")
+  cutter = SegmentCutter(vocab, min_frames, on_oov)
   fpath = _find(data_dir, FEATS_PREFIXES, split)
   apath = _find(data_dir, ALIGN_PREFIXES, split)
-  feats, words, keys = [], [], []
-  short = oov = 0
   try:
     ff, af = h5py.File(fpath, "r"), h5py.File(apath, "r")
   except OSError as e:
@@ -178,29 +232,8 @@ def load_split(data_dir: str, split: str, vocab: Vocab, *, min_frames: int = 2,
       if not len(ws) == len(starts) == len(ends):
         raise DataError(apath, "words, starts and ends differ in length",
                         field=uid)
-      for i, (w, s, e) in enumerate(zip(ws, starts, ends)):
-        if s < 0 or e > len(x) or e < s:
-          raise DataError(apath, f"segment {i} [{s}, {e}) lies outside the "
-                          f"{len(x)} frames of the utterance", field=uid)
-        if w not in vocab.words_to_ids:
-          if on_oov == "skip":
-            oov += 1
-            continue
-          raise DataError(apath, f"word {w!r} is not in {vocab.path or 'the vocabulary'}; "
-                          "add it to vocab.json or load with on_oov='skip'",
-                          field=f"{uid}/{i}")
-        if e - s < min_frames:
-          short += 1
-          continue
-        feats.append(x[s:e])
-        words.append(w)
-        keys.append(f"{uid}/{i}")
-  if not feats:
-    raise DataError(apath, f"no usable word segment (skipped {short} shorter "
-                    f"than {min_frames} frames, {oov} out of vocabulary)")
-  words = np.asarray(words)
-  ids = np.asarray([vocab.words_to_ids[w] for w in words], np.int32)
-  return Segments(feats, words, ids, np.asarray(keys), short, oov)
+      cutter.add(apath, uid, x, zip(ws, starts, ends))
+  return cutter.segments(apath)
 
 
 def write_split(data_dir: str, split: str, utterances: dict,

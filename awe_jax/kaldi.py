@@ -101,8 +101,7 @@ def load_split(data_dir: str, split: str, vocab: data.Vocab, *,
   if ctm_path is None:
     raise DataError(d, f"no word CTM ({', '.join(CTM_NAMES)}) for split {split!r}")
   ctm = read_ctm(ctm_path)
-  feats, words, keys = [], [], []
-  short = oov = 0
+  cutter = data.SegmentCutter(vocab, min_frames, on_oov, end_slack=1)
   try:
     reader = kaldiio.load_scp(scp)
   except Exception as e:  # kaldiio raises several types for a bad scp
@@ -113,29 +112,8 @@ def load_split(data_dir: str, split: str, vocab: data.Vocab, *,
     x = np.asarray(reader[uid], np.float32)
     if x.ndim != 2:
       raise DataError(scp, f"expected a [T, D] matrix, got {x.shape}", field=uid)
-    for i, (w, s, e) in enumerate(ctm[uid]):
-      if s < 0 or e > len(x) + 1 or e < s:
-        raise DataError(ctm_path, f"word {i} [{s}, {e}) lies outside the "
-                        f"{len(x)} frames of the utterance", field=uid)
-      e = min(e, len(x))  # rounding may pass the last frame by one
-      if w not in vocab.words_to_ids:
-        if on_oov == "skip":
-          oov += 1
-          continue
-        raise DataError(ctm_path, f"word {w!r} is not in the vocabulary",
-                        field=f"{uid}/{i}")
-      if e - s < min_frames:
-        short += 1
-        continue
-      feats.append(x[s:e])
-      words.append(w)
-      keys.append(f"{uid}/{i}")
-  if not feats:
-    raise DataError(ctm_path, f"no usable word segment ({short} too short, "
-                    f"{oov} out of vocabulary)")
-  words = np.asarray(words)
-  ids = np.asarray([vocab.words_to_ids[w] for w in words], np.int32)
-  return data.Segments(feats, words, ids, np.asarray(keys), short, oov)
+    cutter.add(ctm_path, uid, x, ctm[uid])
+  return cutter.segments(ctm_path)
 
 
 def write_split(data_dir: str, split: str, utterances: dict) -> None:

@@ -8,6 +8,7 @@ pAUC (FPR <= 0.1) and TPR at FPR = rho of four scores on the same held-out
 digits, writes ``results.json`` and PNGs to ``--workdir``.  Re-running with
 the same ``--workdir`` resumes from the last completed stage.
 """
+import dataclasses
 import json
 import os
 import sys
@@ -54,13 +55,10 @@ FLAGS = flags.FLAGS
 def main(argv):
   del argv
   logging.set_verbosity(logging.WARNING)
-  tc = train_lib.TrainConfig(
-      z_dim=FLAGS.z_dim, n_components=FLAGS.n_components, eras=FLAGS.eras,
-      steps_ae=FLAGS.steps_ae, steps_vae=FLAGS.steps_vae,
-      steps_np=FLAGS.steps_np, batch_size=FLAGS.batch_size, lr=FLAGS.lr,
-      rho=FLAGS.rho, tau=FLAGS.tau, quantile=FLAGS.quantile, beta=FLAGS.beta,
-      np_recon_weight=FLAGS.np_recon_weight, proposal=FLAGS.proposal,
-      seed=FLAGS.seed)
+  # Every TrainConfig field that has a flag of the same name.
+  tc = train_lib.TrainConfig(**{
+      f.name: FLAGS[f.name].value
+      for f in dataclasses.fields(train_lib.TrainConfig) if f.name in FLAGS})
   cfg = mnist.MnistConfig(
       anomalous=tuple(int(d) for d in FLAGS.anomalous),
       typical=tuple(int(d) for d in FLAGS.typical),
