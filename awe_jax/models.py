@@ -214,7 +214,12 @@ def build_model(config, num_phones: int) -> nn.Module:
   have the methods ``acoustic(feats, mask)`` and ``phones(phones)``.
   """
   m = config.model
+  spec = SpecAugmentConfig(m.spec_time_masks, m.spec_time_width,
+                           m.spec_freq_masks, m.spec_freq_width)
   if m.encoder in ("bigru", "bilstm"):
+    if spec.active:
+      raise ValueError(f"config.model.spec_*: SpecAugment is implemented for "
+                       f"the transformer encoder only, not {m.encoder!r}")
     from awe_jax import rnn  # pylint: disable=g-import-not-at-top  (rnn imports this module)
     return rnn.RNNMultiView(
         num_phones=num_phones, acoustic_layers=m.rnn_acoustic_layers,
@@ -231,8 +236,6 @@ def build_model(config, num_phones: int) -> nn.Module:
                            frame_stack=m.frame_stack, **common)
   phone = EncoderConfig(num_layers=m.phone_layers, num_heads=m.phone_heads,
                         pool=m.pool, **common)
-  spec = SpecAugmentConfig(m.spec_time_masks, m.spec_time_width,
-                           m.spec_freq_masks, m.spec_freq_width)
   return MultiView(acoustic, phone, num_phones, spec)
 
 

@@ -35,9 +35,9 @@ class SweepTest(absltest.TestCase):
     cls.root = tempfile.mkdtemp()
     cls.data = awe_fixture.make_corpus(os.path.join(cls.root, "data"))
 
-  def _run(self, name, workdir, **kw):
+  def _run(self, name, workdir, budget_minutes=0, epochs=1, **kw):
     rows = sweep.select(sweep.SWEEPS[name](), [0])
-    cfg = sweep.base_config(**TINY)
+    cfg = sweep.base_config(budget_minutes, **dict(TINY, epochs=epochs))
     results = sweep.run_sweep(cfg, rows, workdir, self.data, **kw)
     return sweep.write_outputs(name, sweep.SWEEPS[name](), results, workdir)
 
@@ -56,9 +56,9 @@ class SweepTest(absltest.TestCase):
       configs.override(configs.paper(), nonsense=1)
 
   def test_sweeps_run_one_tiny_row_and_skip_when_rerun(self):
-    for name in ("layers", "heads"):
+    for name, budget, epochs in (("layers", 0, 1), ("heads", 1e-6, 3)):
       wd = os.path.join(self.root, name)
-      table = self._run(name, wd)
+      table = self._run(name, wd, budget, epochs)
       rows = _AP_ROW.findall(table)
       self.assertLen(rows, 1, table)
       self.assertEqual(rows[0][0], sweep.SWEEPS[name]()[0].label)
@@ -66,6 +66,11 @@ class SweepTest(absltest.TestCase):
         self.assertBetween(float(ap), 0.0, 1.0)
       self.assertIn(rows[0][0], open(os.path.join(wd, "table.md")).read())
       self.assertTrue(os.path.exists(os.path.join(wd, "table.png")))
+    # heads: the budget stopped training after the first epoch's evaluation,
+    # and the final evaluation still ran.
+    row_dir = os.path.join(self.root, "heads", sweep.heads_rows()[0].name)
+    self.assertLen(open(os.path.join(row_dir, "metrics.jsonl")).readlines(), 1)
+    self.assertTrue(os.path.exists(os.path.join(row_dir, "final.json")))
 
     def must_not_train(*args):
       raise AssertionError(f"finished row trained again: {args}")
