@@ -12,7 +12,8 @@ resumes from its checkpoint.  Writes ``table.md`` and ``table.png``.
 
 ``--budget_minutes`` is per row and per invocation: a row stopped by it is
 recorded as finished (its wall time says so); delete its entry in
-``results.json`` to train it further.
+``results.json`` to train it further.  The wall time in the table is that
+of the invocation that finished the row.
 """
 import dataclasses
 import json
@@ -36,14 +37,14 @@ class Row:
 
 def layers_rows() -> list:
   """Table 1: phone-view layers 1, 4, 8 x pooling mean and first ("Rep.")."""
-  return [Row(f"{pool}, {n} layers", f"layers{n}-{pool}",
+  return [Row(f"{pool}, {n} layer{'s' * (n > 1)}", f"layers{n}-{pool}",
               dict(phone_layers=n, pool=pool))
           for pool in ("mean", "first") for n in (1, 4, 8)]
 
 
 def heads_rows() -> list:
   """Table 2: phone-view heads 1, 4, 8, 16, 32 at 4 layers, mean pooling."""
-  return [Row(f"{h} heads", f"heads{h}",
+  return [Row(f"{h} head{'s' * (h > 1)}", f"heads{h}",
               dict(phone_layers=4, phone_heads=h, pool="mean"))
           for h in (1, 4, 8, 16, 32)]
 
