@@ -32,6 +32,11 @@ class ModelConfig:
   rnn_phone_layers: int = 2
   rnn_dropout: float = 0.4    # between layers
   phone_embed_dim: int = 64   # phone embedding fed to the phone-view RNN
+  # SpecAugment-style masking of the acoustic input, training only (0: off).
+  spec_time_masks: int = 0    # time masks per segment
+  spec_time_width: int = 0    # maximum frames per time mask
+  spec_freq_masks: int = 0    # feature-band masks per segment
+  spec_freq_width: int = 0    # maximum feature dims per band
 
 
 @dataclasses.dataclass(frozen=True)
@@ -50,10 +55,13 @@ class Config:
   b2: float = 0.999
   eps: float = 1e-8
   grad_clip: float = 0.0      # > 0 clips the global gradient norm (codebase: 10)
+  warmup_steps: int = 0       # > 0: lr rises linearly from 0 over these steps
   batch_size: int = 256       # word segments per step
   num_buckets: int = 4        # static padded lengths of the acoustic input
   max_frames: int = 0         # > 0 truncates longer segments (0: keep all)
   epochs: int = 20            # hard limit on epochs
+  max_minutes: float = 0      # > 0: stop after the evaluation that crosses this
+                              # wall-clock budget (per invocation; resumable)
   eval_every_steps: int = 0   # 0: evaluate dev cross-view AP once per epoch
   # Plateau schedule with revert-to-best (Settle et al.'s ReduceLROnPlateau).
   patience: int = 4           # evaluations without improvement before decay
@@ -61,6 +69,30 @@ class Config:
   min_lr: float = 1e-7        # stop when the lr falls below this
   seed: int = 0               # parameters, dropout and data order
   eval_batch_size: int = 512  # segments per embedding call at evaluation
+
+
+def override(config: Config, **overrides) -> Config:
+  """``config`` with flat overrides routed to :class:`ModelConfig` or
+  :class:`Config` by field name (``None`` values are ignored).
+
+  Raises:
+    ValueError: a name is a field of neither.
+  """
+  model_fields = {f.name for f in dataclasses.fields(ModelConfig)}
+  top_fields = {f.name for f in dataclasses.fields(Config)} - {"model"}
+  model, top = {}, {}
+  for name, value in overrides.items():
+    if value is None:
+      continue
+    if name in model_fields:
+      model[name] = value
+    elif name in top_fields:
+      top[name] = value
+    else:
+      raise ValueError(f"override {name!r} is not a field of awe_jax.configs."
+                       "ModelConfig or Config")
+  return dataclasses.replace(
+      config, model=dataclasses.replace(config.model, **model), **top)
 
 
 def default() -> Config:

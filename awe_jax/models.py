@@ -18,6 +18,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from awe_jax.augment import SpecAugmentConfig, spec_augment
+
 POOLS = ("mean", "first", "cls")
 
 
@@ -152,14 +154,19 @@ class AcousticEncoder(nn.Module):
 
   With ``frame_stack`` s > 1, s consecutive frames are concatenated before
   the input projection (``[B, T/s, s*D]``), dividing the attention length by
-  s (a common speech-transformer speed-up; the paper uses s = 1).
+  s (a common speech-transformer speed-up; the paper uses s = 1).  With
+  ``spec.active`` and ``train``, SpecAugment masks (drawn from the
+  ``dropout`` rng) are applied to the real frames first.
   """
   cfg: EncoderConfig
+  spec: SpecAugmentConfig = SpecAugmentConfig()
 
   @nn.compact
   def __call__(self, feats, mask, *, train: bool = False):
     chex.assert_rank(feats, 3)
     chex.assert_rank(mask, 2)
+    if train and self.spec.active:
+      feats = spec_augment(self.make_rng("dropout"), feats, mask, self.spec)
     feats, mask = stack_frames(feats, mask, self.cfg.frame_stack)
     h = nn.Dense(self.cfg.d_model, name="in_proj")(feats)
     return Encoder(self.cfg, name="encoder")(h, mask, train=train)
@@ -183,9 +190,10 @@ class MultiView(nn.Module):
   acoustic_cfg: EncoderConfig
   phone_cfg: EncoderConfig
   num_phones: int
+  spec: SpecAugmentConfig = SpecAugmentConfig()
 
   def setup(self):
-    self.acoustic_net = AcousticEncoder(self.acoustic_cfg)
+    self.acoustic_net = AcousticEncoder(self.acoustic_cfg, self.spec)
     self.phone_net = PhoneEncoder(self.phone_cfg, self.num_phones)
 
   def acoustic(self, feats, mask, *, train: bool = False):
@@ -206,7 +214,12 @@ def build_model(config, num_phones: int) -> nn.Module:
   have the methods ``acoustic(feats, mask)`` and ``phones(phones)``.
   """
   m = config.model
+  spec = SpecAugmentConfig(m.spec_time_masks, m.spec_time_width,
+                           m.spec_freq_masks, m.spec_freq_width)
   if m.encoder in ("bigru", "bilstm"):
+    if spec.active:
+      raise ValueError(f"config.model.spec_*: SpecAugment is implemented for "
+                       f"the transformer encoder only, not {m.encoder!r}")
     from awe_jax import rnn  # pylint: disable=g-import-not-at-top  (rnn imports this module)
     return rnn.RNNMultiView(
         num_phones=num_phones, acoustic_layers=m.rnn_acoustic_layers,
@@ -223,7 +236,7 @@ def build_model(config, num_phones: int) -> nn.Module:
                            frame_stack=m.frame_stack, **common)
   phone = EncoderConfig(num_layers=m.phone_layers, num_heads=m.phone_heads,
                         pool=m.pool, **common)
-  return MultiView(acoustic, phone, num_phones)
+  return MultiView(acoustic, phone, num_phones, spec)
 
 
 def init_params(model: nn.Module, rng: jax.Array, feat_dim: int):

@@ -35,12 +35,28 @@ class NonFiniteLossError(FloatingPointError):
   """The training loss became NaN or inf."""
 
 
+def warmup_factor(count, warmup_steps: int):
+  """``min(1, count / warmup_steps)``: 0 at step 0, 1 from ``warmup_steps``."""
+  return jnp.minimum(1.0, jnp.asarray(count, jnp.float32) / warmup_steps)
+
+
 def make_optimizer(config) -> optax.GradientTransformation:
   """Adam with an injectable learning rate; ``grad_clip > 0`` first clips the
-  global gradient norm (the codebase clips at 10)."""
+  global gradient norm (the codebase clips at 10).
+
+  With ``warmup_steps > 0`` the step is ``-lr * warmup_factor(count)``, where
+  ``lr`` is the injected hyperparameter (so :func:`set_lr` and the plateau
+  schedule keep working) and ``count`` the optimiser's own update count.
+  """
 
   def adam(learning_rate, b1, b2, eps):
-    tx = optax.adam(learning_rate, b1=b1, b2=b2, eps=eps)
+    if config.warmup_steps > 0:
+      tx = optax.chain(
+          optax.scale_by_adam(b1=b1, b2=b2, eps=eps),
+          optax.scale_by_schedule(lambda count: -learning_rate * warmup_factor(
+              count, config.warmup_steps)))
+    else:
+      tx = optax.adam(learning_rate, b1=b1, b2=b2, eps=eps)
     if config.grad_clip > 0:
       tx = optax.chain(optax.clip_by_global_norm(config.grad_clip), tx)
     return tx
@@ -229,6 +245,12 @@ def train_and_evaluate(config, workdir: str, data_dir: str) -> dict:
                      "step %d", config.patience, sched.lr, sched.best_step)
       latest.save(step, state, meta)
       if act.stop:
+        stopped = True
+        break
+      if config.max_minutes and time.time() - t_start >= 60 * config.max_minutes:
+        logging.info("wall-clock budget of %g min reached at step %d; "
+                     "stopping (resumable from %s)", config.max_minutes, step,
+                     latest.directory)
         stopped = True
         break
     epoch, batch_pos = epoch + 1, 0

@@ -36,12 +36,20 @@ flags.DEFINE_bool("pre_ln", None, "pre-LN layers instead of post-LN")
 flags.DEFINE_integer("out_dim", None, "optional output projection (0: none)")
 flags.DEFINE_integer("frame_stack", None, "acoustic frames concatenated per "
                      "position (1 = the paper)")
+flags.DEFINE_integer("spec_time_masks", None, "SpecAugment time masks per "
+                     "segment (training only; 0: off)")
+flags.DEFINE_integer("spec_time_width", None, "maximum frames per time mask")
+flags.DEFINE_integer("spec_freq_masks", None, "SpecAugment feature-band masks")
+flags.DEFINE_integer("spec_freq_width", None, "maximum dims per feature band")
 flags.DEFINE_float("margin", None, "hinge margin m")
 flags.DEFINE_integer("topk", None, "initial k most offending negatives")
 flags.DEFINE_integer("min_topk", None, "final k (k drops by 1 per step)")
 flags.DEFINE_integer("batch_size", None, "word segments per step")
 flags.DEFINE_float("lr", None, "initial Adam learning rate")
 flags.DEFINE_float("grad_clip", None, "clip the global gradient norm (0: off)")
+flags.DEFINE_integer("warmup_steps", None, "linear lr warm-up from 0 (0: off)")
+flags.DEFINE_float("max_minutes", None, "wall-clock budget: stop after the "
+                   "evaluation that crosses it (0: none)")
 flags.DEFINE_integer("epochs", None, "maximum number of epochs")
 flags.DEFINE_integer("eval_every_steps", None, "0: evaluate dev once per epoch")
 flags.DEFINE_string("data_dir", None, "agwe or Kaldi data directory "
@@ -55,9 +63,12 @@ _MODEL_FLAGS = {"layers": "phone_layers", "heads": "phone_heads",
                 "acoustic_heads": "acoustic_heads", "d_model": "d_model",
                 "d_ff": "d_ff", "pool": "pool", "pre_ln": "pre_ln",
                 "out_dim": "out_dim", "frame_stack": "frame_stack",
-                "encoder": "encoder"}
+                "encoder": "encoder", "spec_time_masks": "spec_time_masks",
+                "spec_time_width": "spec_time_width",
+                "spec_freq_masks": "spec_freq_masks",
+                "spec_freq_width": "spec_freq_width"}
 _TOP_FLAGS = ("margin", "topk", "min_topk", "batch_size", "lr", "grad_clip", "epochs",
-              "eval_every_steps", "seed")
+              "eval_every_steps", "seed", "warmup_steps", "max_minutes")
 
 
 def config_from_flags() -> configs.Config:

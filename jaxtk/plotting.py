@@ -21,3 +21,24 @@ def save_curves(path: str, xs, series: dict, *, xlabel: str, ylabel: str,
   fig.savefig(path)
   plt.close(fig)
   return path
+
+
+def save_bars(path: str, labels, series: dict, *, ylabel: str,
+              title: str = ""):
+  """Grouped bar plot: one group per label, one bar per named series."""
+  fig, ax = plt.subplots(figsize=(max(6, 0.9 * len(labels) + 2), 4), dpi=120)
+  width = 0.8 / max(len(series), 1)
+  for i, (name, ys) in enumerate(series.items()):
+    xs = [j + (i - (len(series) - 1) / 2) * width for j in range(len(ys))]
+    ax.bar(xs, ys, width, label=name)
+  ax.set_xticks(range(len(labels)))
+  ax.set_xticklabels(labels, rotation=20, ha="right")
+  ax.set_ylabel(ylabel)
+  if title:
+    ax.set_title(title)
+  ax.grid(alpha=0.3, axis="y")
+  ax.legend()
+  fig.tight_layout()
+  fig.savefig(path)
+  plt.close(fig)
+  return path

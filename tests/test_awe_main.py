@@ -26,7 +26,8 @@ class MainFlagsTest(absltest.TestCase):
     try:
       main.FLAGS(["awe_main", f"--flagfile={flagfile}", "--epochs=3",
                   "--acoustic_layers=2", "--margin=0.4", "--d_model=64",
-                  "--topk=4"])
+                  "--topk=4", "--warmup_steps=5", "--spec_time_masks=2",
+                  "--spec_freq_width=3", "--max_minutes=1.5"])
       cfg = main.config_from_flags()
     finally:
       main.FLAGS.unparse_flags()
@@ -37,6 +38,8 @@ class MainFlagsTest(absltest.TestCase):
                      (2, 4, 64, 1024))
     self.assertEqual((cfg.epochs, cfg.margin, cfg.topk, cfg.min_topk, cfg.lr),
                      (3, 0.4, 4, 4, 5e-4))
+    self.assertEqual((cfg.warmup_steps, cfg.max_minutes, m.spec_time_masks,
+                      m.spec_time_width, m.spec_freq_width), (5, 1.5, 2, 0, 3))
     self.assertEqual(main.FLAGS["data_dir"].default, None)
 
 

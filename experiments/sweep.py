@@ -1,0 +1,211 @@
+"""Phone-view sweeps of Rhodes & Bains: Table 1 (layers) and Table 2 (heads).
+
+  python experiments/sweep.py --sweep=layers   # layers 1, 4, 8 x pool mean, first
+  python experiments/sweep.py --sweep=heads    # heads 1, 4, 8, 16, 32 at 4 layers
+  python experiments/sweep.py --sweep=heads --budget_minutes=20   # CPU cap per row
+
+Every row starts from ``configs.paper()`` with the paper's 15 epochs (flags
+below override it) and trains in ``<workdir>/<row>`` through
+``train.train_and_evaluate``.  Finished rows are recorded in
+``<workdir>/results.json`` and skipped on a re-run; an interrupted row
+resumes from its checkpoint.  Writes ``table.md`` and ``table.png``.
+
+``--budget_minutes`` is per row and per invocation: a row stopped by it is
+recorded as finished (its wall time says so); delete its entry in
+``results.json`` to train it further.  The wall time in the table is that
+of the invocation that finished the row.
+"""
+import dataclasses
+import json
+import os
+import sys
+import time
+
+from awe_jax import configs
+
+_PAPER_EPOCHS = 15
+_AP_KEYS = ("dev_acoustic_ap", "dev_crossview_ap", "test_acoustic_ap",
+            "test_crossview_ap")
+
+
+@dataclasses.dataclass(frozen=True)
+class Row:
+  label: str       # as printed in the table
+  name: str        # subdirectory of the workdir
+  overrides: dict  # configs.override keyword arguments
+
+
+def layers_rows() -> list:
+  """Table 1: phone-view layers 1, 4, 8 x pooling mean and first ("Rep.")."""
+  return [Row(f"{pool}, {n} layer{'s' * (n > 1)}", f"layers{n}-{pool}",
+              dict(phone_layers=n, pool=pool))
+          for pool in ("mean", "first") for n in (1, 4, 8)]
+
+
+def heads_rows() -> list:
+  """Table 2: phone-view heads 1, 4, 8, 16, 32 at 4 layers, mean pooling."""
+  return [Row(f"{h} head{'s' * (h > 1)}", f"heads{h}",
+              dict(phone_layers=4, phone_heads=h, pool="mean"))
+          for h in (1, 4, 8, 16, 32)]
+
+
+SWEEPS = {"layers": layers_rows, "heads": heads_rows}
+
+
+def base_config(budget_minutes: float = 0, **overrides) -> configs.Config:
+  """``configs.paper()`` with 15 epochs, the budget and flat overrides."""
+  overrides.setdefault("epochs", _PAPER_EPOCHS)
+  if overrides["epochs"] is None:
+    overrides["epochs"] = _PAPER_EPOCHS
+  cfg = configs.override(configs.paper(), max_minutes=budget_minutes,
+                         **overrides)
+  if cfg.min_topk > cfg.topk:
+    cfg = dataclasses.replace(cfg, min_topk=cfg.topk)
+  return cfg
+
+
+def select(rows: list, indices) -> list:
+  """The rows at ``indices`` (all if empty)."""
+  if not indices:
+    return list(rows)
+  bad = [i for i in indices if not 0 <= i < len(rows)]
+  if bad:
+    raise ValueError(f"--rows {bad} out of range: this sweep has rows "
+                     f"0..{len(rows) - 1}")
+  return [rows[i] for i in indices]
+
+
+def _load_results(path: str) -> dict:
+  if not os.path.exists(path):
+    return {}
+  with open(path) as f:
+    return json.load(f)
+
+
+def run_sweep(config, rows: list, workdir: str, data_dir: str,
+              train_fn=None) -> dict:
+  """Trains every unfinished row and returns ``{row name: result}``.
+
+  Args:
+    config: the base config; each row applies its overrides to it.
+    rows: the rows to run (finished ones in ``results.json`` are skipped).
+    workdir: one subdirectory per row, plus ``results.json``.
+    data_dir: the corpus.
+    train_fn: ``(config, workdir, data_dir) -> scores``; default
+      ``train.train_and_evaluate``.
+
+  Raises:
+    ValueError: ``results.json`` holds the row with a different config.
+  """
+  if train_fn is None:
+    from awe_jax import train  # pylint: disable=g-import-not-at-top
+    train_fn = train.train_and_evaluate
+  os.makedirs(workdir, exist_ok=True)
+  path = os.path.join(workdir, "results.json")
+  results = _load_results(path)
+  for row in rows:
+    cfg = configs.override(config, **row.overrides)
+    cfg_dict = dataclasses.asdict(cfg)
+    done = results.get(row.name)
+    if done is not None:
+      if done["config"] != json.loads(json.dumps(cfg_dict)):
+        raise ValueError(
+            f"{path}: row {row.name!r} was run with a different config; "
+            "use another --workdir or delete the row's entry")
+      print(f"[{row.name}] finished earlier, skipped")
+      continue
+    print(f"[{row.name}] training {row.label} in {workdir}/{row.name}")
+    t0 = time.time()
+    scores = train_fn(cfg, os.path.join(workdir, row.name), data_dir)
+    results[row.name] = dict(label=row.label, wall_seconds=time.time() - t0,
+                             config=cfg_dict,
+                             **{k: float(scores[k]) for k in _AP_KEYS})
+    with open(path + ".tmp", "w") as f:
+      json.dump(results, f, indent=1)
+    os.replace(path + ".tmp", path)
+  return results
+
+
+def _wall(seconds: float) -> str:
+  m, s = divmod(int(round(seconds)), 60)
+  return f"{m} min {s:02d} s"
+
+
+def format_table(rows: list, results: dict) -> str:
+  """Markdown table of the finished rows, in sweep order."""
+  lines = ["| row | dev acoustic AP | dev cross-view AP | test acoustic AP "
+           "| test cross-view AP | wall time |", "|---|---|---|---|---|---|"]
+  for row in rows:
+    r = results.get(row.name)
+    if r is not None:
+      aps = " | ".join(f"{r[k]:.4f}" for k in _AP_KEYS)
+      lines.append(f"| {row.label} | {aps} | {_wall(r['wall_seconds'])} |")
+  return "\n".join(lines) + "\n"
+
+
+def write_outputs(sweep: str, rows: list, results: dict, workdir: str) -> str:
+  """Writes ``table.md`` and ``table.png``; returns the table."""
+  from jaxtk import plotting  # pylint: disable=g-import-not-at-top
+  table = format_table(rows, results)
+  with open(os.path.join(workdir, "table.md"), "w") as f:
+    f.write(f"# Sweep: {sweep}\n\n{table}")
+  done = [r for r in rows if r.name in results]
+  plotting.save_bars(
+      os.path.join(workdir, "table.png"), [r.label for r in done],
+      {k.replace("_ap", "").replace("_", " "): [results[r.name][k] for r in done]
+       for k in _AP_KEYS}, ylabel="average precision",
+      title=f"phone-view {sweep} sweep")
+  return table
+
+
+def define_flags():
+  """Flags, defined only when run as a script (tests import the module)."""
+  from absl import flags  # pylint: disable=g-import-not-at-top
+  flags.DEFINE_enum("sweep", None, list(SWEEPS), "which table to reproduce")
+  flags.mark_flag_as_required("sweep")
+  flags.DEFINE_float("budget_minutes", 0, "wall-clock cap per row (0: none)")
+  flags.DEFINE_string("data_dir", None, "corpus (default: the embedded one)")
+  flags.DEFINE_string("workdir", None, "default runs/sweep-<sweep>")
+  flags.DEFINE_list("rows", [], "row indices to run (default: all)")
+  for name in ("epochs", "d_model", "d_ff", "acoustic_layers", "batch_size",
+               "frame_stack", "warmup_steps", "spec_time_masks",
+               "spec_time_width", "spec_freq_masks", "spec_freq_width",
+               "topk", "eval_batch_size", "seed"):
+    flags.DEFINE_integer(name, None, f"override of the config's {name}")
+  flags.DEFINE_float("lr", None, "override of the initial learning rate")
+  flags.DEFINE_enum("pool", None, ["mean", "first", "cls"],
+                    "phone-view pooling (rows that set it win)")
+  flags.DEFINE_bool("pre_ln", None, "pre-LN instead of post-LN")
+
+
+_OVERRIDE_FLAGS = ("epochs", "d_model", "d_ff", "acoustic_layers", "batch_size",
+                   "frame_stack", "warmup_steps", "spec_time_masks",
+                   "spec_time_width", "spec_freq_masks", "spec_freq_width",
+                   "topk", "eval_batch_size", "seed", "lr", "pool", "pre_ln")
+
+
+def main(argv):
+  del argv
+  from absl import flags  # pylint: disable=g-import-not-at-top
+  fl = flags.FLAGS
+  config = base_config(fl.budget_minutes,
+                       **{n: fl[n].value for n in _OVERRIDE_FLAGS})
+  rows = select(SWEEPS[fl.sweep](), [int(i) for i in fl.rows])
+  workdir = fl.workdir or os.path.join("runs", f"sweep-{fl.sweep}")
+  data_dir = fl.data_dir
+  if data_dir is None:
+    from awe_jax import corpus  # pylint: disable=g-import-not-at-top
+    data_dir = corpus.ensure_corpus()
+  try:
+    results = run_sweep(config, rows, workdir, data_dir)
+  except ValueError as e:
+    print(f"error: {e}", file=sys.stderr)
+    sys.exit(1)
+  print(write_outputs(fl.sweep, SWEEPS[fl.sweep](), results, workdir))
+  print(f"outputs in {workdir}: table.md, table.png, results.json")
+
+
+if __name__ == "__main__":
+  from absl import app  # pylint: disable=g-import-not-at-top
+  define_flags()
+  app.run(main)
