@@ -12,6 +12,10 @@ run: setup
 test: setup
 	$(PY) -m pytest -q tests
 
+# Not timed tests: each prints ratios against its peer measured in the same run.
 bench:
 	EXTRAS=test,bench bash scripts/setup.sh
 	$(PY) bench/awe_step.py
+	$(PY) bench/ap_eval.py
+	$(PY) bench/gmm_em.py
+	$(PY) bench/aco_scan.py
