@@ -16,6 +16,7 @@ from absl import app, flags, logging
 import jax
 
 from anomaly_jax.aco import features, pipeline
+from jaxtk import logs
 
 F = flags.FLAGS
 flags.DEFINE_string("archive", None, "archive root (default: the embedded "
@@ -58,15 +59,8 @@ def _time(s):
   return None if s is None else dt.datetime.fromisoformat(s)
 
 
-class _QuietLibraries:
-  """Keeps orbax's per-checkpoint INFO lines out of the log (warnings stay)."""
-
-  def filter(self, record):
-    return record.levelno >= 30 or "orbax" not in record.pathname
-
-
 def main(_):
-  logging.get_absl_handler().addFilter(_QuietLibraries())
+  logs.quiet_libraries()
   if F.num_processes > 1:
     jax.distributed.initialize(coordinator_address=F.coordinator,
                                num_processes=F.num_processes,

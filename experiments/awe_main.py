@@ -16,6 +16,7 @@ from absl import flags
 from absl import logging
 
 from awe_jax import configs
+from jaxtk import logs
 
 FLAGS = flags.FLAGS
 flags.DEFINE_enum("config", "default", ["default", "paper", "codebase"],
@@ -86,6 +87,7 @@ def config_from_flags() -> configs.Config:
 
 def main(argv):
   del argv
+  logs.quiet_libraries()
   from awe_jax import train  # pylint: disable=g-import-not-at-top
   config = config_from_flags()
   data_dir = FLAGS.data_dir
