@@ -59,7 +59,7 @@ class Config:
   batch_size: int = 256       # word segments per step
   num_buckets: int = 4        # static padded lengths of the acoustic input
   max_frames: int = 0         # > 0 truncates longer segments (0: keep all)
-  epochs: int = 20            # hard limit on epochs
+  epochs: int = 40            # hard limit on epochs (default run: ~4 min on 2 cores)
   max_minutes: float = 0      # > 0: stop after the evaluation that crosses this
                               # wall-clock budget (per invocation; resumable)
   eval_every_steps: int = 0   # 0: evaluate dev cross-view AP once per epoch
