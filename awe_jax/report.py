@@ -13,9 +13,7 @@ def plot_curves(path: str, metrics_path: str) -> str | None:
   """Train loss and dev APs per evaluation from ``metrics.jsonl``."""
   if not os.path.exists(metrics_path):
     return None
-  with open(metrics_path) as f:
-    rows = [json.loads(l) for l in f if l.strip()]
-  rows = [r for r in rows if "dev_crossview_ap" in r]
+  rows = _rows(metrics_path)
   if not rows:
     return None
   xs = [r["epoch"] for r in rows]
@@ -24,6 +22,40 @@ def plot_curves(path: str, metrics_path: str) -> str | None:
                  "dev acoustic AP": [r["dev_acoustic_ap"] for r in rows],
                  "train loss": [r["train_loss"] for r in rows]},
       xlabel="epoch", ylabel="AP / loss", title="AWE learning curves (dev)")
+
+
+def _rows(metrics_path: str) -> list:
+  with open(metrics_path) as f:
+    rows = [json.loads(l) for l in f if l.strip()]
+  return [r for r in rows if "dev_crossview_ap" in r]
+
+
+def plot_compare(path: str, runs: dict) -> str:
+  """Dev acoustic and cross-view AP against wall-clock minutes for several
+  runs (``{label: workdir}``): which encoder is ahead at every budget.
+
+  Raises:
+    FileNotFoundError: a workdir has no ``metrics.jsonl``.
+  """
+  fig, axes = plt.subplots(1, 2, figsize=(10, 4), dpi=120, sharex=True)
+  for label, workdir in runs.items():
+    mpath = os.path.join(workdir, "metrics.jsonl")
+    if not os.path.exists(mpath):
+      raise FileNotFoundError(f"{mpath}: no metrics (is {workdir} a run?)")
+    rows = _rows(mpath)
+    t = [r["elapsed"] / 60 for r in rows]
+    for ax, key in zip(axes, ("dev_acoustic_ap", "dev_crossview_ap")):
+      ax.plot(t, [r[key] for r in rows], marker="o", ms=2, label=label)
+  for ax, name in zip(axes, ("acoustic AP", "cross-view AP")):
+    ax.set_title(f"dev {name}")
+    ax.set_xlabel("wall-clock minutes of training")
+    ax.grid(alpha=0.3)
+  axes[0].set_ylabel("average precision")
+  axes[0].legend(fontsize=8)
+  fig.tight_layout()
+  fig.savefig(path)
+  plt.close(fig)
+  return path
 
 
 def pca_2d(x: np.ndarray, *fit_on) -> np.ndarray:
@@ -61,3 +93,11 @@ def plot_pca(path: str, arrays: dict, num_words: int = 12) -> str:
   fig.savefig(path)
   plt.close(fig)
   return path
+
+
+if __name__ == "__main__":
+  # python -m awe_jax.report OUT.png LABEL=WORKDIR [LABEL=WORKDIR ...]
+  import sys  # pylint: disable=g-import-not-at-top
+  if len(sys.argv) < 3 or not all("=" in a for a in sys.argv[2:]):
+    sys.exit("usage: python -m awe_jax.report OUT.png LABEL=WORKDIR ...")
+  print(plot_compare(sys.argv[1], dict(a.split("=", 1) for a in sys.argv[2:])))

@@ -1,11 +1,15 @@
-"""Phone-view sweeps of Rhodes & Bains: Table 1 (layers) and Table 2 (heads).
+"""Sweeps: Rhodes & Bains' Table 1 (layers) and Table 2 (heads), and the
+effect of each transformer option on the default config.
 
   python experiments/sweep.py --sweep=layers   # layers 1, 4, 8 x pool mean, first
   python experiments/sweep.py --sweep=heads    # heads 1, 4, 8, 16, 32 at 4 layers
   python experiments/sweep.py --sweep=heads --budget_minutes=20   # CPU cap per row
+  python experiments/sweep.py --sweep=flags --budget_minutes=8    # one option per row
 
-Every row starts from ``configs.paper()`` with the paper's 15 epochs (flags
-below override it) and trains in ``<workdir>/<row>`` through
+The paper's tables start every row from ``configs.paper()`` with the paper's
+15 epochs; ``flags`` starts from ``configs.default()`` with its 40 epochs
+and changes one option per row.  Flags below override the base.  Each row
+trains in ``<workdir>/<row>`` through
 ``train.train_and_evaluate``.  Finished rows are recorded in
 ``<workdir>/results.json`` and skipped on a re-run; an interrupted row
 resumes from its checkpoint.  Writes ``table.md`` and ``table.png``.
@@ -20,6 +24,7 @@ import json
 import os
 import sys
 import time
+from typing import Callable
 
 from awe_jax import configs
 
@@ -49,16 +54,48 @@ def heads_rows() -> list:
           for h in (1, 4, 8, 16, 32)]
 
 
-SWEEPS = {"layers": layers_rows, "heads": heads_rows}
+def flag_rows() -> list:
+  """One transformer option per row, on ``configs.default()`` (issue 7)."""
+  return [
+      Row("default (mean pool, post-LN, 4 stacked frames)", "default", {}),
+      Row("CLS pooling, both views", "cls", dict(pool="cls", acoustic_pool="cls")),
+      Row("pre-LN", "pre-ln", dict(pre_ln=True)),
+      Row("lr warm-up, 120 steps", "warmup", dict(warmup_steps=120)),
+      Row("no frame stacking (1 frame per position)", "stack1",
+          dict(frame_stack=1)),
+      Row("SpecAugment (2 x 8 frames, 2 x 6 MFCC dims)", "specaug",
+          dict(spec_time_masks=2, spec_time_width=8, spec_freq_masks=2,
+               spec_freq_width=6)),
+      Row("d_model 256, d_ff 1024", "wide", dict(d_model=256, d_ff=1024)),
+  ]
 
 
-def base_config(budget_minutes: float = 0, **overrides) -> configs.Config:
-  """``configs.paper()`` with 15 epochs, the budget and flat overrides."""
-  overrides.setdefault("epochs", _PAPER_EPOCHS)
-  if overrides["epochs"] is None:
-    overrides["epochs"] = _PAPER_EPOCHS
-  cfg = configs.override(configs.paper(), max_minutes=budget_minutes,
-                         **overrides)
+@dataclasses.dataclass(frozen=True)
+class Sweep:
+  rows: Callable[[], list]
+  base: Callable[[], configs.Config]
+  epochs: int      # default epoch budget of every row
+  title: str       # of the plot
+
+
+SWEEPS = {
+    "layers": Sweep(layers_rows, configs.paper, _PAPER_EPOCHS,
+                    "phone-view layers x pooling (paper config)"),
+    "heads": Sweep(heads_rows, configs.paper, _PAPER_EPOCHS,
+                   "phone-view heads at 4 layers (paper config)"),
+    "flags": Sweep(flag_rows, configs.default, configs.default().epochs,
+                   "one transformer option per row (default config)"),
+}
+
+
+def base_config(budget_minutes: float = 0, sweep: str = "layers",
+                **overrides) -> configs.Config:
+  """The sweep's base config with its epochs, the budget and flat overrides
+  (``None`` values keep the base's)."""
+  spec = SWEEPS[sweep]
+  if overrides.get("epochs") is None:
+    overrides["epochs"] = spec.epochs
+  cfg = configs.override(spec.base(), max_minutes=budget_minutes, **overrides)
   if cfg.min_topk > cfg.topk:
     cfg = dataclasses.replace(cfg, min_topk=cfg.topk)
   return cfg
@@ -154,7 +191,7 @@ def write_outputs(sweep: str, rows: list, results: dict, workdir: str) -> str:
       os.path.join(workdir, "table.png"), [r.label for r in done],
       {k.replace("_ap", "").replace("_", " "): [results[r.name][k] for r in done]
        for k in _AP_KEYS}, ylabel="average precision",
-      title=f"phone-view {sweep} sweep")
+      title=SWEEPS[sweep].title)
   return table
 
 
@@ -188,9 +225,9 @@ def main(argv):
   del argv
   from absl import flags  # pylint: disable=g-import-not-at-top
   fl = flags.FLAGS
-  config = base_config(fl.budget_minutes,
+  config = base_config(fl.budget_minutes, fl.sweep,
                        **{n: fl[n].value for n in _OVERRIDE_FLAGS})
-  rows = select(SWEEPS[fl.sweep](), [int(i) for i in fl.rows])
+  rows = select(SWEEPS[fl.sweep].rows(), [int(i) for i in fl.rows])
   workdir = fl.workdir or os.path.join("runs", f"sweep-{fl.sweep}")
   data_dir = fl.data_dir
   if data_dir is None:
@@ -201,7 +238,7 @@ def main(argv):
   except ValueError as e:
     print(f"error: {e}", file=sys.stderr)
     sys.exit(1)
-  print(write_outputs(fl.sweep, SWEEPS[fl.sweep](), results, workdir))
+  print(write_outputs(fl.sweep, SWEEPS[fl.sweep].rows(), results, workdir))
   print(f"outputs in {workdir}: table.md, table.png, results.json")
 
 

@@ -42,3 +42,15 @@ def test_metric_writer_truncates_on_resume(tmp_path):
   rows = w.read()
   assert [r["step"] for r in rows] == [0, 1, 2]
   assert rows[2]["loss"] == 1.0
+
+
+def test_progress_is_shown_in_a_log_file(monkeypatch):
+  import io  # pylint: disable=g-import-not-at-top
+  from jaxtk import progress  # pylint: disable=g-import-not-at-top
+  log = io.StringIO()           # not a terminal, as under nohup
+  monkeypatch.setattr(progress.sys, "stderr", log)
+  assert list(progress.progress(range(5), desc="scan", unit="file")) == list(
+      range(5))
+  lines = [l.strip("\r") for l in log.getvalue().splitlines() if l.strip()]
+  assert lines[0].startswith("scan:   0%") and "0/5" in lines[0]
+  assert lines[-1].startswith("scan: 100%") and "5/5" in lines[-1]

@@ -36,10 +36,11 @@ class SweepTest(absltest.TestCase):
     cls.data = awe_fixture.make_corpus(os.path.join(cls.root, "data"))
 
   def _run(self, name, workdir, budget_minutes=0, epochs=1, **kw):
-    rows = sweep.select(sweep.SWEEPS[name](), [0])
-    cfg = sweep.base_config(budget_minutes, **dict(TINY, epochs=epochs))
+    rows = sweep.select(sweep.SWEEPS[name].rows(), [0])
+    cfg = sweep.base_config(budget_minutes, name, **dict(TINY, epochs=epochs))
     results = sweep.run_sweep(cfg, rows, workdir, self.data, **kw)
-    return sweep.write_outputs(name, sweep.SWEEPS[name](), results, workdir)
+    return sweep.write_outputs(name, sweep.SWEEPS[name].rows(), results,
+                               workdir)
 
   def test_rows_and_config(self):
     self.assertLen(sweep.layers_rows(), 6)
@@ -50,18 +51,30 @@ class SweepTest(absltest.TestCase):
     self.assertEqual((cfg.epochs, cfg.max_minutes, cfg.warmup_steps), (15, 3, 7))
     self.assertEqual((cfg.model.d_model, cfg.model.pre_ln, cfg.model.frame_stack,
                       cfg.model.pool), (256, True, 2, "cls"))
+    # The options sweep starts from the default config with its epochs and
+    # changes exactly one option per row.
+    cfg = sweep.base_config(0, "flags", pre_ln=None)
+    self.assertEqual((cfg.epochs, cfg.model.d_model, cfg.model.pre_ln),
+                     (configs.default().epochs, 128, False))
+    rows = sweep.flag_rows()
+    self.assertEqual(rows[0].overrides, {})
+    self.assertLen({r.name for r in rows}, len(rows))
+    for row in rows[1:]:
+      changed = configs.override(cfg, **row.overrides)
+      self.assertNotEqual(changed, cfg, row.label)
     with self.assertRaisesRegex(ValueError, "out of range"):
       sweep.select(sweep.heads_rows(), [5])
     with self.assertRaisesRegex(ValueError, "nonsense"):
       configs.override(configs.paper(), nonsense=1)
 
   def test_sweeps_run_one_tiny_row_and_skip_when_rerun(self):
-    for name, budget, epochs in (("layers", 0, 1), ("heads", 1e-6, 3)):
+    for name, budget, epochs in (("layers", 0, 1), ("heads", 1e-6, 3),
+                                 ("flags", 0, 1)):
       wd = os.path.join(self.root, name)
       table = self._run(name, wd, budget, epochs)
       rows = _AP_ROW.findall(table)
       self.assertLen(rows, 1, table)
-      self.assertEqual(rows[0][0], sweep.SWEEPS[name]()[0].label)
+      self.assertEqual(rows[0][0], sweep.SWEEPS[name].rows()[0].label)
       for ap in rows[0][1:5]:
         self.assertBetween(float(ap), 0.0, 1.0)
       self.assertIn(rows[0][0], open(os.path.join(wd, "table.md")).read())
