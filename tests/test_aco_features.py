@@ -74,3 +74,23 @@ def test_spectral_detrend_equals_explicit_detrend():
   want = 10 * np.log10(np.maximum((np.abs(spec) ** 2) @ mel_t, 1e-10))
   got = np.asarray(features.logmel(x, cfg))
   np.testing.assert_allclose(got[1:-1], want[1:-1], atol=2e-3)
+
+
+def test_low_bins_are_the_first_fft_bins_before_the_mels():
+  cfg = features.MelConfig(rate=8000, n_fft=512, hop=256, n_mels=16,
+                           detrend=False, context=1, stride=1, low_bins=3)
+  x = _signal(8000, 2.0)
+  win, _ = features.file_features(x, cfg)
+  assert win.shape[1] == cfg.dim == 3 + 16
+  frames = np.asarray(features._frames(x, cfg), np.float64)
+  power = np.abs(np.fft.rfft(frames * features._constants(cfg)[1])) ** 2
+  db = 10 * np.log10(np.maximum(power, 1e-10))
+  db = db - np.median(db[:1 + x.size // cfg.hop:features.MEDIAN_STEP], axis=0)
+  # Window i is frame first_frame + i; its low bands are FFT bins 1..3.
+  rows = cfg.first_frame + np.arange(win.shape[0])
+  np.testing.assert_allclose(win[:, :3], db[rows, 1:4], atol=2e-3)
+  # The mel part is unchanged by the low bins; logmel never has them.
+  plain = features.MelConfig(**{**cfg.__dict__, "low_bins": 0})
+  np.testing.assert_allclose(win[:, 3:], features.file_features(x, plain)[0],
+                             atol=1e-5)
+  assert features.logmel(x, cfg).shape[1] == 16

@@ -1,5 +1,6 @@
 """Scan: evaluation maths, resume, damaged files, the detector vs the energy
 baseline on a tiny synthetic archive, two JAX processes."""
+import dataclasses
 import os
 import subprocess
 import sys
@@ -10,6 +11,7 @@ from sklearn.metrics import roc_auc_score
 
 from anomaly_jax.aco import evaluate, features, pipeline, scan, synth
 from anomaly_jax.aco.store import Store
+from jaxtk.errors import DataError
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TINY = synth.SynthConfig(rate=8000, file_seconds=60, n_days=1,
@@ -108,6 +110,13 @@ def test_detector_beats_energy_baseline_on_tiny_archive(tiny, tmp_path):
   for f in ("events.csv", "scores.png", "metrics.json", "scores.sqlite"):
     assert os.path.exists(os.path.join(opts.workdir, f))
   assert len(os.listdir(os.path.join(opts.workdir, "top"))) == 1
+  # Scanning with other features than the detector was trained on is
+  # refused with the difference named, and the scores are kept.
+  other = dataclasses.replace(
+      opts, mode="scan", mel=dataclasses.replace(MEL, low_bins=2))
+  with pytest.raises(DataError, match=r"low_bins=0 \(asked: 2\)"):
+    pipeline.run(other)
+  assert os.path.exists(os.path.join(opts.workdir, "scores.sqlite"))
 
 
 _TWO = r"""
@@ -116,6 +125,7 @@ jax.distributed.initialize(coordinator_address=sys.argv[1], num_processes=2,
                            process_id=int(sys.argv[2]))
 from anomaly_jax.aco import features, pipeline, scan
 from anomaly_jax.aco.store import Store
+from jaxtk.errors import DataError
 mel = features.MelConfig(rate=8000, n_fft=512, hop=256, n_mels=32)
 paths = pipeline.Archive(sys.argv[3]).all_files()
 ones = np.ones(mel.dim, np.float32)

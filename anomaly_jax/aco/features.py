@@ -49,6 +49,12 @@ class MelConfig:
       and pressure swell would otherwise leak through the Hann window's
       main lobe into the 10-25 Hz bands.  librosa has no such step: False
       gives librosa's numbers.
+    low_bins: the power of FFT bins 1..low_bins (rate / n_fft Hz apart:
+      11.7 Hz at 24 kHz and 2048 points) as extra bands before the mel
+      bands in the scan's windows.  The lowest mel band is ~100 Hz wide and
+      full of red ambient noise, which drowns a fin whale's 20 Hz pulse; a
+      single bin holds it.  ``logmel`` (the librosa-equal spectrogram) never
+      has them.
   """
   rate: int = 24000
   n_fft: int = 2048
@@ -62,10 +68,16 @@ class MelConfig:
   stride: int = 2
   band: tuple = (50.0, 4000.0)
   detrend: bool = True
+  low_bins: int = 0
+
+  @property
+  def bands(self) -> int:
+    """Bands per frame in the scan's windows: low bins, then mels."""
+    return self.low_bins + self.n_mels
 
   @property
   def dim(self) -> int:
-    return self.context * self.n_mels
+    return self.context * self.bands
 
   def n_frames(self, n_samples: int) -> int:
     """Frames of a centred STFT of ``n_samples`` (as librosa)."""
@@ -160,7 +172,10 @@ def _power(x, cfg):
     mean, slope = _trend(blocks, frames.shape[0], cfg)
     spec = spec - mean[:, None] * f_w - slope[:, None] * f_wt
   power = spec.real ** 2 + spec.imag ** 2          # [frames, bins]
-  return power @ mel_t, power @ band                # [frames, mels], [frames]
+  mel = power @ mel_t                               # [frames, mels]
+  if cfg.low_bins:
+    mel = jnp.concatenate([power[:, 1:1 + cfg.low_bins], mel], axis=1)
+  return mel, power @ band                          # [frames, bands], [frames]
 
 
 def _to_db(s, cfg):
@@ -181,7 +196,7 @@ def logmel(x: jnp.ndarray, cfg: MelConfig) -> jnp.ndarray:
   Returns:
     float32 ``[1 + n // hop, n_mels]`` (librosa's ``.T``).
   """
-  return _to_db(_power(x, cfg)[0], cfg)
+  return _to_db(_power(x, cfg)[0][:, cfg.low_bins:], cfg)
 
 
 def _windows(f: jnp.ndarray, cfg: MelConfig, n: int) -> jnp.ndarray:

@@ -90,6 +90,8 @@ def train(opts: Options, arch: Archive):
   shutil.rmtree(out, ignore_errors=True)
   det.save(out)
   np.savez(os.path.join(opts.workdir, "standardize.npz"), mean=mean, std=std)
+  with open(os.path.join(out, "features.json"), "w") as f:
+    json.dump(_mel_dict(opts.mel), f, indent=1)
   # New detector: old scores are stale.
   for f in ("scores.sqlite", "scores.sqlite-wal", "scores.sqlite-shm"):
     if os.path.exists(os.path.join(opts.workdir, f)):
@@ -97,6 +99,26 @@ def train(opts: Options, arch: Archive):
   with open(os.path.join(out, "DONE"), "w") as f:
     f.write("ok\n")
   return det
+
+
+def _mel_dict(mel: features.MelConfig) -> dict:
+  return json.loads(json.dumps(dataclasses.asdict(mel)))
+
+
+def _check_features(opts: Options):
+  """The detector in the workdir was trained on this run's features."""
+  path = os.path.join(opts.workdir, "detector", "features.json")
+  if not os.path.exists(path):
+    return
+  with open(path) as f:
+    trained = json.load(f)
+  diff = {k: (v, trained.get(k)) for k, v in _mel_dict(opts.mel).items()
+          if trained.get(k) != v}
+  if diff:
+    raise DataError(path, "the detector here was trained on other features "
+                    + ", ".join(f"{k}={t!r} (asked: {v!r})"
+                                for k, (v, t) in sorted(diff.items()))
+                    + "; retrain with --mode=train or use another --workdir")
 
 
 def run(opts: Options) -> dict:
@@ -114,6 +136,7 @@ def run(opts: Options) -> dict:
     raise DataError(opts.workdir, "no trained detector here: run with "
                     "--mode=train or --mode=all first")
   _wait_for(done, opts.wait_timeout, "the trained detector")
+  _check_features(opts)
   det = det_lib.Detector.load(os.path.join(opts.workdir, "detector"))
   st = np.load(os.path.join(opts.workdir, "standardize.npz"))
   store = Store(os.path.join(opts.workdir, "scores.sqlite"))
