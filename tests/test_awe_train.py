@@ -89,6 +89,23 @@ class TrainTest(absltest.TestCase):
     self.assertEqual(embs["embs1"].shape, (len(s.ds.splits["dev"]), 32))
     self.assertEqual(train.evaluate_only(cfg, full, self.data), out)
 
+  def test_resume_mid_epoch_equals_uninterrupted(self):
+    cfg = dataclasses.replace(CFG, epochs=1, eval_every_steps=2)
+    full = os.path.join(self.root, "mid-full")
+    train.train_and_evaluate(cfg, full, self.data)
+    # A wall-clock budget stops the run after its first evaluation, in the
+    # middle of epoch 1; the resumed run starts at the next batch.
+    part = os.path.join(self.root, "mid-part")
+    train.train_and_evaluate(dataclasses.replace(cfg, max_minutes=1e-9), part,
+                             self.data)
+    rows = [json.loads(l) for l in open(os.path.join(part, "metrics.jsonl"))]
+    self.assertLen(rows, 1)
+    self.assertBetween(rows[0]["epoch"], 0.01, 0.99)
+    train.train_and_evaluate(cfg, part, self.data)
+    (s1, p1), (s2, p2) = _params(full), _params(part)
+    self.assertEqual(s1, s2)
+    jax.tree.map(np.testing.assert_array_equal, p1, p2)
+
   def test_nonfinite_loss_stops_and_keeps_last_good(self):
     cfg = dataclasses.replace(CFG, lr=1e30, eval_every_steps=1, epochs=3)
     wd = os.path.join(self.root, "nan")
