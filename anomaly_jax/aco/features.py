@@ -116,24 +116,14 @@ def _constants(cfg: MelConfig):
   return mel.T.copy(), win.astype(np.float32), band
 
 
-def _framed(x: jnp.ndarray, cfg: MelConfig):
-  """``[n] -> [1 + n // hop, n_fft]`` centred frames, zero padded, and the
-  ``[blocks, hop]`` view they are made of (None when hop does not divide
-  n_fft and the frames are gathered)."""
+def _frames(x: jnp.ndarray, cfg: MelConfig) -> jnp.ndarray:
+  """``[n] -> [1 + n // hop, n_fft]`` centred frames, zero padded (as
+  librosa); a gather, used where hop does not divide n_fft and by tests."""
   n_frames = cfg.n_frames(x.shape[0])
   pad = cfg.n_fft // 2
   x = jnp.pad(x, (pad, pad + cfg.n_fft))
-  if cfg.n_fft % cfg.hop == 0:  # Frames as shifted reshapes: no gather.
-    r = cfg.n_fft // cfg.hop
-    blocks = x[:(n_frames + r - 1) * cfg.hop].reshape(-1, cfg.hop)
-    return jnp.concatenate([blocks[k:k + n_frames] for k in range(r)],
-                           axis=1), blocks
   idx = np.arange(n_frames)[:, None] * cfg.hop + np.arange(cfg.n_fft)
-  return x[idx], None
-
-
-def _frames(x: jnp.ndarray, cfg: MelConfig) -> jnp.ndarray:
-  return _framed(x, cfg)[0]
+  return x[idx]
 
 
 def _detrend(frames):
@@ -158,24 +148,52 @@ def _trend(blocks, n_frames, cfg):
   return s_sum / cfg.n_fft, t_dot / tt
 
 
+def _bands(power, cfg):
+  """``[F, bins]`` power -> (``[F, bands]`` low bins + mels, ``[F]`` energy)."""
+  mel_t, _, band = _constants(cfg)
+  mel = power @ mel_t
+  if cfg.low_bins:
+    mel = jnp.concatenate([power[:, 1:1 + cfg.low_bins], mel], axis=1)
+  return mel, power @ band
+
+
 def _power(x, cfg):
-  mel_t, win, band = _constants(cfg)
-  frames, blocks = _framed(x, cfg)
-  if cfg.detrend and blocks is None:
-    frames = _detrend(frames)
-  spec = jnp.fft.rfft(frames * win, axis=-1)
-  if cfg.detrend and blocks is not None:
+  """Band powers of every centred frame: ``[F, bands]``, ``[F]``.
+
+  When hop divides n_fft (r = n_fft / hop), frame ``k r + j`` starts at
+  ``k n_fft + j hop`` of the padded signal, so the frames of phase ``j``
+  are a plain reshape of the signal shifted by ``j hop``: no ``[F, n_fft]``
+  frame matrix is ever gathered or concatenated (on CPU that copy cost
+  more than the FFT).  The phases' band powers are interleaved at the end.
+  """
+  _, win, _ = _constants(cfg)
+  if cfg.n_fft % cfg.hop:
+    frames = _frames(x, cfg)
+    if cfg.detrend:
+      frames = _detrend(frames)
+    spec = jnp.fft.rfft(frames * win, axis=-1)
+    return _bands(spec.real ** 2 + spec.imag ** 2, cfg)
+  n_frames, r, h = cfg.n_frames(x.shape[0]), cfg.n_fft // cfg.hop, cfg.hop
+  per = -(-n_frames // r)                      # frames per phase
+  pad = cfg.n_fft // 2
+  x = jnp.pad(x, (pad, (r - 1) * h + per * cfg.n_fft - x.shape[0] - pad))
+  if cfg.detrend:
     # The FFT is linear: FFT(w (x - a - b t)) = FFT(w x) - a FFT(w) - b FFT(w t)
+    blocks = x[:(per * r + r - 1) * h].reshape(-1, h)
+    mean, slope = _trend(blocks, per * r, cfg)
     t = np.arange(cfg.n_fft) - (cfg.n_fft - 1) / 2
     f_w = jnp.asarray(np.fft.rfft(win).astype(np.complex64))
     f_wt = jnp.asarray(np.fft.rfft(win * t).astype(np.complex64))
-    mean, slope = _trend(blocks, frames.shape[0], cfg)
-    spec = spec - mean[:, None] * f_w - slope[:, None] * f_wt
-  power = spec.real ** 2 + spec.imag ** 2          # [frames, bins]
-  mel = power @ mel_t                               # [frames, mels]
-  if cfg.low_bins:
-    mel = jnp.concatenate([power[:, 1:1 + cfg.low_bins], mel], axis=1)
-  return mel, power @ band                          # [frames, bands], [frames]
+  outs = []
+  for j in range(r):
+    frames = x[j * h:j * h + per * cfg.n_fft].reshape(per, cfg.n_fft)
+    spec = jnp.fft.rfft(frames * win, axis=-1)
+    if cfg.detrend:
+      spec = (spec - mean[j::r, None] * f_w - slope[j::r, None] * f_wt)
+    outs.append(_bands(spec.real ** 2 + spec.imag ** 2, cfg))
+  mel = jnp.stack([o[0] for o in outs], axis=1).reshape(per * r, -1)
+  energy = jnp.stack([o[1] for o in outs], axis=1).reshape(per * r)
+  return mel[:n_frames], energy[:n_frames]
 
 
 def _to_db(s, cfg):
