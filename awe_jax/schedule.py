@@ -31,13 +31,18 @@ def plateau_init(lr: float) -> PlateauState:
 
 def plateau_update(state: PlateauState, score: float, step: int, *,
                    patience: int = 4, decay: float = 0.1,
-                   min_lr: float = 1e-7) -> tuple[PlateauState, PlateauUpdate]:
+                   min_lr: float = 1e-7, hold_until: int = 0
+                   ) -> tuple[PlateauState, PlateauUpdate]:
   """One evaluation's bookkeeping (higher scores are better).
 
   Args:
     state: from :func:`plateau_init` or a previous update.
     score: the dev score of this evaluation (cross-view AP).
     step: the global step at which it was measured.
+    patience, decay, min_lr: as Settle et al.'s ReduceLROnPlateau.
+    hold_until: evaluations before this step never count against the lr
+      (the trainer passes its warm-up steps: a warm-up is slow on purpose,
+      and decaying during it left the model at chance in our measurements).
 
   Returns:
     ``(new_state, what_to_do)``.
@@ -45,6 +50,8 @@ def plateau_update(state: PlateauState, score: float, step: int, *,
   if score > state.best_score:
     return (state._replace(best_score=float(score), best_step=int(step),
                            bad_evals=0), PlateauUpdate(True, False, False))
+  if step < hold_until:
+    return state, PlateauUpdate(False, False, False)
   bad = state.bad_evals + 1
   if bad < patience:
     return state._replace(bad_evals=bad), PlateauUpdate(False, False, False)

@@ -224,7 +224,8 @@ def train_and_evaluate(config, workdir: str, data_dir: str) -> dict:
       scores, _ = s.evaluator(state["params"], s.ds.splits["dev"])
       sched, act = schedule.plateau_update(
           sched, scores["crossview_ap"], step, patience=config.patience,
-          decay=config.decay, min_lr=config.min_lr)
+          decay=config.decay, min_lr=config.min_lr,
+          hold_until=config.warmup_steps)
       row = dict(epoch=epoch + (pos + 1) / len(batches),
                  train_loss=loss_sum / max(count, 1), lr=sched.lr,
                  dev_acoustic_ap=scores["acoustic_ap"],

@@ -60,7 +60,7 @@ def flag_rows() -> list:
       Row("default (mean pool, post-LN, 4 stacked frames)", "default", {}),
       Row("CLS pooling, both views", "cls", dict(pool="cls", acoustic_pool="cls")),
       Row("pre-LN", "pre-ln", dict(pre_ln=True)),
-      Row("lr warm-up, 120 steps", "warmup", dict(warmup_steps=120)),
+      Row("lr warm-up, 300 steps", "warmup", dict(warmup_steps=300)),
       Row("no frame stacking (1 frame per position)", "stack1",
           dict(frame_stack=1)),
       Row("SpecAugment (2 x 8 frames, 2 x 6 MFCC dims)", "specaug",

@@ -133,6 +133,18 @@ class ScheduleTest(absltest.TestCase):
     self.assertEqual([a.stop for a in acts], [False] * 8 + [True])
     self.assertEqual((st.best_score, st.best_step, st.num_decays), (0.3, 6, 3))
 
+  def test_plateau_holds_during_warmup(self):
+    st = schedule.plateau_init(1e-3)
+    acts = []
+    for step, score in zip(range(0, 80, 10), [0.1, 0.1, 0.1, 0.1, 0.1, 0.1, 0.2, 0.2]):
+      st, a = schedule.plateau_update(st, score, step, patience=2,
+                                      hold_until=40)
+      acts.append(a)
+    # Flat during the warm-up (steps 0-30): no decay; counted from step 40.
+    self.assertEqual([a.revert for a in acts], [False] * 5 + [True, False, False])
+    self.assertEqual([a.improved for a in acts], [True] + [False] * 5 + [True, False])
+    self.assertAlmostEqual(st.lr, 1e-4)
+
 
 if __name__ == "__main__":
   absltest.main()
