@@ -150,17 +150,36 @@ def run_sweep(config, rows: list, workdir: str, data_dir: str,
             f"{path}: row {row.name!r} was run with a different config; "
             "use another --workdir or delete the row's entry")
       print(f"[{row.name}] finished earlier, skipped")
+      if "epochs" not in done:  # rows recorded before the column existed
+        done["epochs"] = _epochs_done(os.path.join(workdir, row.name))
+        _save(path, results)
       continue
     print(f"[{row.name}] training {row.label} in {workdir}/{row.name}")
     t0 = time.time()
     scores = train_fn(cfg, os.path.join(workdir, row.name), data_dir)
     results[row.name] = dict(label=row.label, wall_seconds=time.time() - t0,
+                             epochs=_epochs_done(os.path.join(workdir, row.name)),
                              config=cfg_dict,
                              **{k: float(scores[k]) for k in _AP_KEYS})
-    with open(path + ".tmp", "w") as f:
-      json.dump(results, f, indent=1)
-    os.replace(path + ".tmp", path)
+    _save(path, results)
   return results
+
+
+def _save(path: str, results: dict):
+  with open(path + ".tmp", "w") as f:
+    json.dump(results, f, indent=1)
+  os.replace(path + ".tmp", path)
+
+
+def _epochs_done(row_dir: str) -> float:
+  """Epochs trained when the row stopped (its last evaluation)."""
+  path = os.path.join(row_dir, "metrics.jsonl")
+  if not os.path.exists(path):
+    return float("nan")
+  with open(path) as f:
+    epochs = [json.loads(l).get("epoch") for l in f if l.strip()]
+  epochs = [e for e in epochs if e is not None]
+  return float(epochs[-1]) if epochs else float("nan")
 
 
 def _wall(seconds: float) -> str:
@@ -171,12 +190,15 @@ def _wall(seconds: float) -> str:
 def format_table(rows: list, results: dict) -> str:
   """Markdown table of the finished rows, in sweep order."""
   lines = ["| row | dev acoustic AP | dev cross-view AP | test acoustic AP "
-           "| test cross-view AP | wall time |", "|---|---|---|---|---|---|"]
+           "| test cross-view AP | epochs | wall time |",
+           "|---|---|---|---|---|---|---|"]
   for row in rows:
     r = results.get(row.name)
     if r is not None:
       aps = " | ".join(f"{r[k]:.4f}" for k in _AP_KEYS)
-      lines.append(f"| {row.label} | {aps} | {_wall(r['wall_seconds'])} |")
+      ep = r.get("epochs", float("nan"))
+      lines.append(f"| {row.label} | {aps} | {ep:.1f} | "
+                   f"{_wall(r['wall_seconds'])} |")
   return "\n".join(lines) + "\n"
 
 

@@ -24,7 +24,7 @@ _spec.loader.exec_module(sweep)
 TINY = dict(epochs=1, d_model=32, d_ff=64, acoustic_layers=1, batch_size=32,
             topk=4, eval_batch_size=64)
 _AP_ROW = re.compile(r"^\| (.+?) \| ([0-9.]+) \| ([0-9.]+) \| ([0-9.]+) \| "
-                     r"([0-9.]+) \| (\d+) min (\d+) s \|$", re.M)
+                     r"([0-9.]+) \| ([0-9.]+) \| (\d+) min (\d+) s \|$", re.M)
 
 
 class SweepTest(absltest.TestCase):
@@ -77,6 +77,7 @@ class SweepTest(absltest.TestCase):
       self.assertEqual(rows[0][0], sweep.SWEEPS[name].rows()[0].label)
       for ap in rows[0][1:5]:
         self.assertBetween(float(ap), 0.0, 1.0)
+      self.assertEqual(float(rows[0][5]), 1.0)  # epochs trained
       self.assertIn(rows[0][0], open(os.path.join(wd, "table.md")).read())
       self.assertTrue(os.path.exists(os.path.join(wd, "table.png")))
     # heads: the budget stopped training after the first epoch's evaluation,
