@@ -216,7 +216,7 @@ def train_and_evaluate(config, workdir: str, data_dir: str) -> dict:
         writer.write(step, event="nonfinite_loss", loss=ls)
         raise NonFiniteLossError(msg)
       loss_sum, count, step = loss_sum + ls, count + c, step + 1
-      bar.set_postfix(loss=f"{loss_sum / max(count, 1):.4f}")
+      bar.set_postfix(loss=f"{loss_sum / max(count, 1):.4f}", refresh=False)
       end_of_epoch = pos + 1 == len(batches)
       if not (end_of_epoch or (config.eval_every_steps and
                                step % config.eval_every_steps == 0)):

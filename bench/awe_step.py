@@ -219,6 +219,9 @@ def main():
   p.add_argument("--batches", type=int, default=4)
   p.add_argument("--data_dir", default=None)
   p.add_argument("--impls", default="jax,torch,compile")
+  p.add_argument("--host_devices", type=int, default=1,
+                 help="jax on CPU: split the batch over this many host "
+                 "devices (XLA_FLAGS=--xla_force_host_platform_device_count)")
   p.add_argument("--impl", default=None, help=argparse.SUPPRESS)
   args = p.parse_args()
   if args.impl:
@@ -228,7 +231,12 @@ def main():
     cmd = [sys.executable, __file__, f"--impl={impl}", f"--config={args.config}",
            f"--batches={args.batches}"] + (
                [f"--data_dir={args.data_dir}"] if args.data_dir else [])
-    out = subprocess.run(cmd, capture_output=True, text=True, check=False)
+    env = dict(os.environ)
+    if impl == "jax" and args.host_devices > 1:
+      env["XLA_FLAGS"] = (env.get("XLA_FLAGS", "") + " --xla_force_host_"
+                          f"platform_device_count={args.host_devices}").strip()
+    out = subprocess.run(cmd, capture_output=True, text=True, check=False,
+                         env=env)
     if out.returncode:
       print(f"{impl}: FAILED\n{out.stderr[-2000:]}")
       continue
@@ -238,7 +246,8 @@ def main():
           f"{r['secs']:.1f} s)  peak RSS {r['peak_rss_mb']:.0f} MB  "
           f"loss {r['last_loss']:.4f}", flush=True)
   if res:
-    print(f"batches: {next(iter(res.values()))['source']}; config={args.config}")
+    print(f"batches: {next(iter(res.values()))['source']}; config={args.config}"
+          f"; jax host devices: {args.host_devices}")
   if "jax" in res:
     for other in ("torch", "compile"):
       if other in res:

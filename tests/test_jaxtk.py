@@ -49,8 +49,10 @@ def test_progress_is_shown_in_a_log_file(monkeypatch):
   from jaxtk import progress  # pylint: disable=g-import-not-at-top
   log = io.StringIO()           # not a terminal, as under nohup
   monkeypatch.setattr(progress.sys, "stderr", log)
-  assert list(progress.progress(range(5), desc="scan", unit="file")) == list(
-      range(5))
+  bar = progress.progress(range(5), desc="scan", unit="file")
+  for _ in bar:
+    bar.set_postfix(loss="1.0", refresh=False)  # as the trainer does
   lines = [l.strip("\r") for l in log.getvalue().splitlines() if l.strip()]
   assert lines[0].startswith("scan:   0%") and "0/5" in lines[0]
   assert lines[-1].startswith("scan: 100%") and "5/5" in lines[-1]
+  assert len(lines) == 2  # redrawn at most every 30 s, not once per item
