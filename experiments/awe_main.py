@@ -52,6 +52,8 @@ flags.DEFINE_integer("warmup_steps", None, "linear lr warm-up from 0 (0: off)")
 flags.DEFINE_float("max_minutes", None, "wall-clock budget: stop after the "
                    "evaluation that crosses it (0: none)")
 flags.DEFINE_integer("epochs", None, "maximum number of epochs")
+flags.DEFINE_integer("patience", None, "evaluations without a better dev "
+                     "cross-view AP before the lr is divided by 10")
 flags.DEFINE_integer("eval_every_steps", None, "0: evaluate dev once per epoch")
 flags.DEFINE_string("data_dir", None, "agwe or Kaldi data directory "
                     "(default: the embedded corpus, built on first use)")
@@ -69,7 +71,8 @@ _MODEL_FLAGS = {"layers": "phone_layers", "heads": "phone_heads",
                 "spec_freq_masks": "spec_freq_masks",
                 "spec_freq_width": "spec_freq_width"}
 _TOP_FLAGS = ("margin", "topk", "min_topk", "batch_size", "lr", "grad_clip", "epochs",
-              "eval_every_steps", "seed", "warmup_steps", "max_minutes")
+              "eval_every_steps", "seed", "warmup_steps", "max_minutes",
+              "patience")
 
 
 def config_from_flags() -> configs.Config:
