@@ -35,8 +35,9 @@ flags.DEFINE_integer("n_fft", 2048, "STFT size")
 flags.DEFINE_integer("hop", 1024, "STFT hop")
 flags.DEFINE_integer("n_mels", 64, "mel bands")
 flags.DEFINE_float("fmin", 10.0, "lowest mel frequency (Hz)")
-flags.DEFINE_integer("low_bins", 4, "FFT bins 1..low_bins as extra bands "
-                     "below the mels (fin whales' 20 Hz; 0: off)")
+flags.DEFINE_integer("low_bins", 0, "FFT bins 1..low_bins as extra bands "
+                     "below the mels (0: off; 4 measured no gain on fin "
+                     "whales, see README)")
 flags.DEFINE_integer("context", 5, "frames per window")
 flags.DEFINE_integer("stride", 4, "frames between windows")
 flags.DEFINE_list("energy_band", ["50", "4000"], "Hz band of the energy "
