@@ -96,7 +96,20 @@ def override(config: Config, **overrides) -> Config:
 
 
 def default() -> Config:
-  """Modest model: the default run finishes in < 10 min on 2 CPU cores."""
+  """Modest model: the default run finishes in < 10 min on 2 CPU cores.
+
+  Pre-LN layers and SpecAugment masks on top of the plain dataclass
+  defaults: measured on the embedded corpus with
+  ``experiments/sweep.py --sweep=flags`` and the one-hour comparison (README,
+  "Which encoder?"); :func:`plain` is the same model without them.
+  """
+  return override(plain(), pre_ln=True, spec_time_masks=2, spec_time_width=8,
+                  spec_freq_masks=2, spec_freq_width=6)
+
+
+def plain() -> Config:
+  """The default model with post-LN and no SpecAugment (the base of the
+  options sweep, each of whose rows changes one thing)."""
   return Config()
 
 

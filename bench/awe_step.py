@@ -200,7 +200,11 @@ def run_torch(cfg, batches, num_phones, compiled: bool):
 
 def child(args):
   from awe_jax import configs  # pylint: disable=g-import-not-at-top
-  cfg = configs.paper() if args.config == "paper" else configs.default()
+  if args.config == "paper":
+    cfg = configs.paper()
+  else:  # SpecAugment off: the PyTorch model here has no masking
+    cfg = configs.override(configs.default(), spec_time_masks=0,
+                           spec_freq_masks=0)
   batches, num_phones, source = get_batches(args, cfg)
   pairs = int(sum(b["valid"].sum() for b in batches))
   if args.impl == "jax":
