@@ -70,9 +70,14 @@ def flag_rows() -> list:
                spec_freq_width=6)),
       Row("d_model 256, d_ff 1024", "wide", dict(d_model=256, d_ff=1024)),
       Row("pre-LN + SpecAugment (configs.default())", "pre-ln-specaug",
-          dict(pre_ln=True, spec_time_masks=2, spec_time_width=8,
-               spec_freq_masks=2, spec_freq_width=6)),
+          dict(_COMBO)),
+      Row("pre-LN + SpecAugment + warm-up 300", "pre-ln-specaug-warmup",
+          dict(_COMBO, warmup_steps=300)),
   ]
+
+
+_COMBO = dict(pre_ln=True, spec_time_masks=2, spec_time_width=8,
+              spec_freq_masks=2, spec_freq_width=6)
 
 
 @dataclasses.dataclass(frozen=True)

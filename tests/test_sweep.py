@@ -56,7 +56,7 @@ class SweepTest(absltest.TestCase):
     cfg = sweep.base_config(0, "flags", pre_ln=None)
     self.assertEqual((cfg.epochs, cfg.model.d_model, cfg.model.pre_ln),
                      (configs.default().epochs, 128, False))
-    self.assertEqual(configs.override(cfg, **sweep.flag_rows()[-1].overrides),
+    self.assertEqual(configs.override(cfg, **sweep.flag_rows()[-2].overrides),
                      configs.default())
     rows = sweep.flag_rows()
     self.assertEqual(rows[0].overrides, {})
