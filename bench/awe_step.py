@@ -208,6 +208,8 @@ def child(args):
   batches, num_phones, source = get_batches(args, cfg)
   pairs = int(sum(b["valid"].sum() for b in batches))
   if args.impl == "jax":
+    import jax  # pylint: disable=g-import-not-at-top
+    jax.config.update("jax_default_prng_impl", args.prng)
     secs, loss = run_jax(cfg, batches, num_phones)
   else:
     secs, loss = run_torch(cfg, batches, num_phones, args.impl == "compile")
@@ -223,6 +225,9 @@ def main():
   p.add_argument("--batches", type=int, default=4)
   p.add_argument("--data_dir", default=None)
   p.add_argument("--impls", default="jax,torch,compile")
+  p.add_argument("--prng", default="threefry2x32",
+                 choices=["threefry2x32", "rbg", "unsafe_rbg"],
+                 help="jax: PRNG of the parameters and dropout masks")
   p.add_argument("--host_devices", type=int, default=1,
                  help="jax on CPU: split the batch over this many host "
                  "devices (XLA_FLAGS=--xla_force_host_platform_device_count)")
@@ -233,7 +238,7 @@ def main():
   res = {}
   for impl in args.impls.split(","):
     cmd = [sys.executable, __file__, f"--impl={impl}", f"--config={args.config}",
-           f"--batches={args.batches}"] + (
+           f"--batches={args.batches}", f"--prng={args.prng}"] + (
                [f"--data_dir={args.data_dir}"] if args.data_dir else [])
     env = dict(os.environ)
     if impl == "jax" and args.host_devices > 1:
@@ -251,7 +256,7 @@ def main():
           f"loss {r['last_loss']:.4f}", flush=True)
   if res:
     print(f"batches: {next(iter(res.values()))['source']}; config={args.config}"
-          f"; jax host devices: {args.host_devices}")
+          f"; jax host devices: {args.host_devices}, prng {args.prng}")
   if "jax" in res:
     for other in ("torch", "compile"):
       if other in res:
