@@ -35,9 +35,9 @@ flags.DEFINE_integer("n_fft", 2048, "STFT size")
 flags.DEFINE_integer("hop", 1024, "STFT hop")
 flags.DEFINE_integer("n_mels", 64, "mel bands")
 flags.DEFINE_float("fmin", 10.0, "lowest mel frequency (Hz)")
-flags.DEFINE_integer("low_bins", 0, "FFT bins 1..low_bins as extra bands "
-                     "below the mels (0: off; 4 measured no gain on fin "
-                     "whales, see README)")
+flags.DEFINE_list("low_bands", ["12", "18", "24", "30"], "Hz edges of "
+                  "bands from a decimated long-window STFT (0.73 Hz, 1.37 s) "
+                  "before the mels, for 20 Hz fin pulses (empty: off)")
 flags.DEFINE_integer("context", 5, "frames per window")
 flags.DEFINE_integer("stride", 4, "frames between windows")
 flags.DEFINE_list("energy_band", ["50", "4000"], "Hz band of the energy "
@@ -71,7 +71,8 @@ def main(_):
     logging.info("process %d of %d", jax.process_index(), jax.process_count())
   mel = features.MelConfig(
       rate=F.rate, n_fft=F.n_fft, hop=F.hop, n_mels=F.n_mels, fmin=F.fmin,
-      low_bins=F.low_bins, context=F.context, stride=F.stride,
+      low_bands=tuple(float(b) for b in F.low_bands), context=F.context,
+      stride=F.stride,
       band=tuple(float(b) for b in F.energy_band))
   opts = pipeline.Options(
       archive=F.archive, workdir=F.workdir, start=_time(F.start),

@@ -76,21 +76,33 @@ def test_spectral_detrend_equals_explicit_detrend():
   np.testing.assert_allclose(got[1:-1], want[1:-1], atol=2e-3)
 
 
-def test_low_bins_are_the_first_fft_bins_before_the_mels():
+def test_low_bands_against_numpy_and_a_20_hz_pulse():
   cfg = features.MelConfig(rate=8000, n_fft=512, hop=256, n_mels=16,
-                           detrend=False, context=1, stride=1, low_bins=3)
-  x = _signal(8000, 2.0)
+                           context=1, stride=1, low_bands=(12.0, 18.0, 24.0),
+                           low_decim=32, low_n_fft=256)
+  rng = np.random.default_rng(0)
+  t = np.arange(8000 * 20) / 8000
+  noise = 0.05 * rng.standard_normal(t.size)
+  pulse = np.where((t > 9) & (t < 11), 0.3 * np.sin(2 * np.pi * 20 * t), 0)
+  x = (noise + pulse).astype(np.float32)
+  n_frames = cfg.n_frames(x.size)
+  got = np.asarray(features._low_power(x, cfg, n_frames))
+  # numpy: average 32 samples, centred 256-point Hann frames every 8.
+  y = np.pad(x.reshape(-1, 32).mean(1).astype(np.float64), (128, 128 + 256))
+  frames = np.stack([y[f * 8:f * 8 + 256] for f in range(n_frames)])
+  frames -= frames.mean(1, keepdims=True)
+  power = np.abs(np.fft.rfft(frames * np.hanning(257)[:-1], axis=1)) ** 2
+  freqs = np.fft.rfftfreq(256, 32 / 8000)
+  want = np.stack([power[:, (freqs >= lo) & (freqs < hi)].sum(1)
+                   for lo, hi in ((12, 18), (18, 24))], 1)
+  np.testing.assert_allclose(got, want, rtol=2e-3, atol=1e-6)
+  # The pulse (18-24 Hz band) stands > 10 dB above the band's median.
+  db = 10 * np.log10(got[:, 1])
+  frame_t = np.arange(n_frames) * cfg.hop / cfg.rate
+  assert db[np.abs(frame_t - 10) < 0.5].min() > np.median(db) + 10
   win, _ = features.file_features(x, cfg)
-  assert win.shape[1] == cfg.dim == 3 + 16
-  frames = np.asarray(features._frames(x, cfg), np.float64)
-  power = np.abs(np.fft.rfft(frames * features._constants(cfg)[1])) ** 2
-  db = 10 * np.log10(np.maximum(power, 1e-10))
-  db = db - np.median(db[:1 + x.size // cfg.hop:features.MEDIAN_STEP], axis=0)
-  # Window i is frame first_frame + i; its low bands are FFT bins 1..3.
-  rows = cfg.first_frame + np.arange(win.shape[0])
-  np.testing.assert_allclose(win[:, :3], db[rows, 1:4], atol=2e-3)
-  # The mel part is unchanged by the low bins; logmel never has them.
-  plain = features.MelConfig(**{**cfg.__dict__, "low_bins": 0})
-  np.testing.assert_allclose(win[:, 3:], features.file_features(x, plain)[0],
-                             atol=1e-5)
+  assert win.shape[1] == cfg.dim == 2 + 16
   assert features.logmel(x, cfg).shape[1] == 16
+  with pytest.raises(ValueError, match="low_bands"):
+    features.file_features(x, features.MelConfig(
+        rate=8000, n_fft=512, hop=256, n_mels=16, low_bands=(30.0, 20.0)))

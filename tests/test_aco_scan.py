@@ -113,8 +113,8 @@ def test_detector_beats_energy_baseline_on_tiny_archive(tiny, tmp_path):
   # Scanning with other features than the detector was trained on is
   # refused with the difference named, and the scores are kept.
   other = dataclasses.replace(
-      opts, mode="scan", mel=dataclasses.replace(MEL, low_bins=2))
-  with pytest.raises(DataError, match=r"low_bins=0 \(asked: 2\)"):
+      opts, mode="scan", mel=dataclasses.replace(MEL, n_mels=16))
+  with pytest.raises(DataError, match=r"n_mels=32 \(asked: 16\)"):
     pipeline.run(other)
   assert os.path.exists(os.path.join(opts.workdir, "scores.sqlite"))
 

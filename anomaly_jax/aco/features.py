@@ -49,12 +49,16 @@ class MelConfig:
       and pressure swell would otherwise leak through the Hann window's
       main lobe into the 10-25 Hz bands.  librosa has no such step: False
       gives librosa's numbers.
-    low_bins: the power of FFT bins 1..low_bins (rate / n_fft Hz apart:
-      11.7 Hz at 24 kHz and 2048 points) as extra bands before the mel
-      bands in the scan's windows.  The lowest mel band is ~100 Hz wide and
-      full of red ambient noise, which drowns a fin whale's 20 Hz pulse; a
-      single bin holds it.  ``logmel`` (the librosa-equal spectrogram) never
-      has them.
+    low_bands: Hz edges of extra bands before the mel bands in the scan's
+      windows (e.g. (12, 18, 24, 30): three bands), from a long-window STFT
+      of the signal averaged over ``low_decim`` samples with ``low_n_fft``
+      points (24 kHz / 64 = 375 Hz and 512 points: 0.73 Hz bins, 1.37 s
+      frames).  The lowest mel band is ~100 Hz wide and the 2,048-point
+      STFT's bins are 11.7 Hz wide with a main lobe reaching DC: both drown
+      a fin whale's 1 s, 20 Hz pulse in red noise.  ``logmel`` (the
+      librosa-equal spectrogram) never has them.
+    low_decim, low_n_fft: see ``low_bands``; ``hop`` must be a multiple of
+      ``low_decim``.
   """
   rate: int = 24000
   n_fft: int = 2048
@@ -68,12 +72,14 @@ class MelConfig:
   stride: int = 2
   band: tuple = (50.0, 4000.0)
   detrend: bool = True
-  low_bins: int = 0
+  low_bands: tuple = ()
+  low_decim: int = 64
+  low_n_fft: int = 512
 
   @property
   def bands(self) -> int:
-    """Bands per frame in the scan's windows: low bins, then mels."""
-    return self.low_bins + self.n_mels
+    """Bands per frame in the scan's windows: low bands, then mels."""
+    return max(len(self.low_bands) - 1, 0) + self.n_mels
 
   @property
   def dim(self) -> int:
@@ -149,12 +155,9 @@ def _trend(blocks, n_frames, cfg):
 
 
 def _bands(power, cfg):
-  """``[F, bins]`` power -> (``[F, bands]`` low bins + mels, ``[F]`` energy)."""
+  """``[F, bins]`` power -> (``[F, mels]``, ``[F]`` energy)."""
   mel_t, _, band = _constants(cfg)
-  mel = power @ mel_t
-  if cfg.low_bins:
-    mel = jnp.concatenate([power[:, 1:1 + cfg.low_bins], mel], axis=1)
-  return mel, power @ band
+  return power @ mel_t, power @ band
 
 
 def _power(x, cfg):
@@ -214,7 +217,7 @@ def logmel(x: jnp.ndarray, cfg: MelConfig) -> jnp.ndarray:
   Returns:
     float32 ``[1 + n // hop, n_mels]`` (librosa's ``.T``).
   """
-  return _to_db(_power(x, cfg)[0][:, cfg.low_bins:], cfg)
+  return _to_db(_power(x, cfg)[0], cfg)
 
 
 def _windows(f: jnp.ndarray, cfg: MelConfig, n: int) -> jnp.ndarray:
@@ -225,9 +228,48 @@ def _windows(f: jnp.ndarray, cfg: MelConfig, n: int) -> jnp.ndarray:
   return f[idx].reshape(n, -1)
 
 
+@functools.lru_cache(maxsize=8)
+def _low_constants(cfg: MelConfig):
+  rate = cfg.rate / cfg.low_decim
+  edges = np.asarray(cfg.low_bands, float)
+  if cfg.hop % cfg.low_decim or np.any(np.diff(edges) <= 0) or (
+      edges[0] < 0 or edges[-1] > rate / 2):
+    raise ValueError(
+        f"low_bands {cfg.low_bands} need increasing edges within 0..{rate / 2:g}"
+        f" Hz (rate / low_decim / 2) and a hop ({cfg.hop}) that is a multiple"
+        f" of low_decim ({cfg.low_decim})")
+  win = scipy.signal.get_window("hann", cfg.low_n_fft, fftbins=True)
+  freqs = np.fft.rfftfreq(cfg.low_n_fft, 1.0 / rate)
+  edges = cfg.low_bands
+  fb = np.stack([(freqs >= lo) & (freqs < hi)
+                 for lo, hi in zip(edges[:-1], edges[1:])], 1)
+  return win.astype(np.float32), fb.astype(np.float32)
+
+
+def _low_power(x, cfg, n_frames: int):
+  """``[n_frames, bands]``: power in ``cfg.low_bands`` (Hz edges) from a
+  long-window STFT of the signal averaged over ``low_decim`` samples
+  (24 kHz / 64 = 375 Hz, 512 points: 0.73 Hz bins, 1.37 s frames), one
+  frame per main frame (centred on the same sample)."""
+  win, fb = _low_constants(cfg)
+  h = cfg.hop // cfg.low_decim
+  y = x[:x.shape[0] // cfg.low_decim * cfg.low_decim]
+  y = y.reshape(-1, cfg.low_decim).mean(axis=1)
+  pad = cfg.low_n_fft // 2
+  y = jnp.pad(y, (pad, pad + cfg.low_n_fft))
+  idx = np.arange(n_frames)[:, None] * h + np.arange(cfg.low_n_fft)
+  frames = y[idx]
+  frames = frames - frames.mean(axis=1, keepdims=True)
+  spec = jnp.fft.rfft(frames * win, axis=-1)
+  return (spec.real ** 2 + spec.imag ** 2) @ fb
+
+
 @functools.partial(jax.jit, static_argnums=(1,))
 def _file_features(x, cfg, n_valid, mean, std):
   mel_power, band_power = _power(x, cfg)
+  if len(cfg.low_bands) > 1:
+    low = _low_power(x, cfg, mel_power.shape[0])
+    mel_power = jnp.concatenate([low, mel_power], axis=1)
   db = _to_db(mel_power, cfg)
   e_db = 10.0 * jnp.log10(jnp.maximum(band_power, cfg.amin))
   # Background: median over every MEDIAN_STEP-th valid frame (a full sort of
