@@ -66,18 +66,13 @@ def flag_rows() -> list:
       Row("no frame stacking (1 frame per position)", "stack1",
           dict(frame_stack=1)),
       Row("SpecAugment (2 x 8 frames, 2 x 6 MFCC dims)", "specaug",
-          dict(spec_time_masks=2, spec_time_width=8, spec_freq_masks=2,
-               spec_freq_width=6)),
+          dict(configs.SPEC_AUGMENT)),
       Row("d_model 256, d_ff 1024", "wide", dict(d_model=256, d_ff=1024)),
       Row("pre-LN + SpecAugment (configs.default())", "pre-ln-specaug",
-          dict(_COMBO)),
+          dict(configs.ADOPTED)),
       Row("pre-LN + SpecAugment + warm-up 300", "pre-ln-specaug-warmup",
-          dict(_COMBO, warmup_steps=300)),
+          dict(configs.ADOPTED, warmup_steps=300)),
   ]
-
-
-_COMBO = dict(pre_ln=True, spec_time_masks=2, spec_time_width=8,
-              spec_freq_masks=2, spec_freq_width=6)
 
 
 @dataclasses.dataclass(frozen=True)
