@@ -13,7 +13,7 @@ def plot_curves(path: str, metrics_path: str) -> str | None:
   """Train loss and dev APs per evaluation from ``metrics.jsonl``."""
   if not os.path.exists(metrics_path):
     return None
-  rows = _rows(metrics_path)
+  rows = eval_rows(metrics_path)
   if not rows:
     return None
   xs = [r["epoch"] for r in rows]
@@ -24,7 +24,8 @@ def plot_curves(path: str, metrics_path: str) -> str | None:
       xlabel="epoch", ylabel="AP / loss", title="AWE learning curves (dev)")
 
 
-def _rows(metrics_path: str) -> list:
+def eval_rows(metrics_path: str) -> list:
+  """The evaluation rows of a run's ``metrics.jsonl`` (events left out)."""
   with open(metrics_path) as f:
     rows = [json.loads(l) for l in f if l.strip()]
   return [r for r in rows if "dev_crossview_ap" in r]
@@ -42,7 +43,7 @@ def plot_compare(path: str, runs: dict) -> str:
     mpath = os.path.join(workdir, "metrics.jsonl")
     if not os.path.exists(mpath):
       raise FileNotFoundError(f"{mpath}: no metrics (is {workdir} a run?)")
-    rows = _rows(mpath)
+    rows = eval_rows(mpath)
     t = [r["elapsed"] / 60 for r in rows]
     for ax, key in zip(axes, ("dev_acoustic_ap", "dev_crossview_ap")):
       ax.plot(t, [r[key] for r in rows], marker="o", ms=2, label=label)

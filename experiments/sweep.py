@@ -178,13 +178,10 @@ def _save(path: str, results: dict):
 
 def _epochs_done(row_dir: str) -> float:
   """Epochs trained when the row stopped (its last evaluation)."""
+  from awe_jax import report  # pylint: disable=g-import-not-at-top
   path = os.path.join(row_dir, "metrics.jsonl")
-  if not os.path.exists(path):
-    return float("nan")
-  with open(path) as f:
-    epochs = [json.loads(l).get("epoch") for l in f if l.strip()]
-  epochs = [e for e in epochs if e is not None]
-  return float(epochs[-1]) if epochs else float("nan")
+  rows = report.eval_rows(path) if os.path.exists(path) else []
+  return float(rows[-1]["epoch"]) if rows else float("nan")
 
 
 def _wall(seconds: float) -> str:

@@ -24,6 +24,6 @@ def test_compare_plot_and_missing_run(tmp_path):
   out = report.plot_compare(str(tmp_path / "cmp.png"), runs)
   with open(out, "rb") as f:
     assert f.read(8) == b"\x89PNG\r\n\x1a\n"
-  assert len(report._rows(os.path.join(runs["transformer"], "metrics.jsonl"))) == 3
+  assert len(report.eval_rows(os.path.join(runs["transformer"], "metrics.jsonl"))) == 3
   with pytest.raises(FileNotFoundError, match="nowhere"):
     report.plot_compare(str(tmp_path / "x.png"), {"x": str(tmp_path / "nowhere")})

@@ -125,11 +125,13 @@ def _constants(cfg: MelConfig):
 def _frames(x: jnp.ndarray, cfg: MelConfig) -> jnp.ndarray:
   """``[n] -> [1 + n // hop, n_fft]`` centred frames, zero padded (as
   librosa); a gather, used where hop does not divide n_fft and by tests."""
-  n_frames = cfg.n_frames(x.shape[0])
-  pad = cfg.n_fft // 2
-  x = jnp.pad(x, (pad, pad + cfg.n_fft))
-  idx = np.arange(n_frames)[:, None] * cfg.hop + np.arange(cfg.n_fft)
-  return x[idx]
+  return _centred(x, cfg.n_fft, cfg.hop, cfg.n_frames(x.shape[0]))
+
+
+def _centred(x, n_fft: int, hop: int, n_frames: int):
+  """``[n_frames, n_fft]`` frames of ``x`` centred on multiples of ``hop``."""
+  x = jnp.pad(x, (n_fft // 2, n_fft // 2 + n_fft))
+  return x[np.arange(n_frames)[:, None] * hop + np.arange(n_fft)]
 
 
 def _detrend(frames):
@@ -240,7 +242,6 @@ def _low_constants(cfg: MelConfig):
         f" of low_decim ({cfg.low_decim})")
   win = scipy.signal.get_window("hann", cfg.low_n_fft, fftbins=True)
   freqs = np.fft.rfftfreq(cfg.low_n_fft, 1.0 / rate)
-  edges = cfg.low_bands
   fb = np.stack([(freqs >= lo) & (freqs < hi)
                  for lo, hi in zip(edges[:-1], edges[1:])], 1)
   return win.astype(np.float32), fb.astype(np.float32)
@@ -252,13 +253,9 @@ def _low_power(x, cfg, n_frames: int):
   (24 kHz / 64 = 375 Hz, 512 points: 0.73 Hz bins, 1.37 s frames), one
   frame per main frame (centred on the same sample)."""
   win, fb = _low_constants(cfg)
-  h = cfg.hop // cfg.low_decim
   y = x[:x.shape[0] // cfg.low_decim * cfg.low_decim]
   y = y.reshape(-1, cfg.low_decim).mean(axis=1)
-  pad = cfg.low_n_fft // 2
-  y = jnp.pad(y, (pad, pad + cfg.low_n_fft))
-  idx = np.arange(n_frames)[:, None] * h + np.arange(cfg.low_n_fft)
-  frames = y[idx]
+  frames = _centred(y, cfg.low_n_fft, cfg.hop // cfg.low_decim, n_frames)
   frames = frames - frames.mean(axis=1, keepdims=True)
   spec = jnp.fft.rfft(frames * win, axis=-1)
   return (spec.real ** 2 + spec.imag ** 2) @ fb
