@@ -173,3 +173,15 @@ def test_unpack_matches_bitstream_reference(bits, seed):
   payload = np.random.default_rng(seed).integers(0, 256, bits, np.uint8)
   assert fmt.unpack(payload, bits).tolist() == _bitstream_reference(
       payload.tobytes(), bits, 8)
+
+
+@pytest.mark.parametrize("bits", [1, 16, 17, 24, 32])
+def test_unpack_records_equals_unpack_of_payloads(bits):
+  rng = np.random.default_rng(bits)
+  records = rng.integers(0, 256, (3, fmt.record_bytes(bits)), np.uint8)
+  want = fmt.unpack(records[:, fmt.HEADER_BYTES:], bits)
+  got = fmt.unpack_records(records, bits)
+  assert got.dtype == np.int32 and got.shape == (3, fmt.SAMPLES_PER_RECORD)
+  np.testing.assert_array_equal(got, want)
+  assert fmt.unpack_records(records[:0], bits).shape == (
+      0, fmt.SAMPLES_PER_RECORD)

@@ -2,7 +2,7 @@
 
 All records of a file are decoded at once: the record offsets, the header
 array and the payload matrix are numpy views of the file's bytes, and
-``fmt.unpack`` handles the whole payload in whole-array operations.  Only a
+``fmt.unpack_records`` handles the whole payload in whole-array operations.  Only a
 file whose records change width midway is walked record by record (to find
 where each record starts), and is then still decoded one run of equal width
 at a time.
@@ -177,8 +177,7 @@ def read_file(path, layout: int | None = None,
     run = data[offsets[lo]:offsets[lo] + (hi - lo) * size].reshape(-1, size)
     headers[lo:hi] = run[:, :fmt.HEADER_BYTES].copy().view(dtype)[:, 0]
     samples[record_offsets[lo]:record_offsets[lo] + (hi - lo) *
-            fmt.SAMPLES_PER_RECORD] = fmt.unpack(
-                run[:, fmt.HEADER_BYTES:], bits).ravel()
+            fmt.SAMPLES_PER_RECORD] = fmt.unpack_records(run, bits).ravel()
   if tail < 0:
     last = data[offsets[-1]:]
     headers[-1] = last[:fmt.HEADER_BYTES].copy().view(dtype)[0]
