@@ -7,9 +7,11 @@ run says which), same loss (eq. 4, k most offending, semi-hard).  Three
 implementations, each in its own subprocess so that peak memory (ru_maxrss)
 is its own: ``jax`` (this package), ``torch`` (eager ``nn.TransformerEncoder``,
 as the paper used) and ``compile`` (the same under ``torch.compile``).
-Every batch shape is run once untimed (compilation), then timed.
+One batch per length bucket, weighted by the bucket's share of an epoch (the
+corpus' real length mix); every batch is run once untimed (compilation),
+then timed.
 
-  python bench/awe_step.py [--config=paper|default] [--batches=4] [--data_dir=...]
+  python bench/awe_step.py [--config=paper|default] [--repeats=1] [--data_dir=...]
 """
 import argparse
 import json
@@ -26,7 +28,15 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 
 def get_batches(args, cfg):
-  """A fixed list of batches (dicts of NumPy arrays) and where they came from."""
+  """The timed batches (dicts of NumPy arrays), the weight of each (how many
+  full batches of its length bucket one training epoch has) and where they
+  came from.
+
+  One batch per length bucket, weighted by the bucket's share of an epoch:
+  pairs/s over the weighted batches is the epoch's throughput on the
+  corpus' real length mix (a long bucket costs 5x a short one per batch,
+  so the first few batches of an epoch would not do).
+  """
   from awe_jax import input_pipeline as ip  # pylint: disable=g-import-not-at-top
   candidates = [args.data_dir] if args.data_dir else []
   try:
@@ -46,13 +56,17 @@ def get_batches(args, cfg):
     bounds = ip.bucket_boundaries(tr.lengths, cfg.num_buckets)
     idx = ip.epoch_batches(tr.lengths, bounds, cfg.batch_size, 0, 0)
     idx = [i for i in idx if len(i) == cfg.batch_size] or idx
-    bs = [ip.make_batch(tr, i, bounds, cfg.batch_size, ds.phone_table)
-          for i in idx[:args.batches]]
-    return bs, ds.vocab.num_phones, f"corpus {d} ({len(tr)} train tokens)"
+    bucket = [int(np.searchsorted(bounds, tr.lengths[i].max())) for i in idx]
+    first = {b: bucket.index(b) for b in sorted(set(bucket))}
+    bs = [ip.make_batch(tr, idx[j], bounds, cfg.batch_size, ds.phone_table)
+          for j in first.values()]
+    weights = [bucket.count(b) for b in first]
+    return bs, weights, ds.vocab.num_phones, (
+        f"corpus {d} ({len(tr)} train tokens; one batch per length bucket "
+        f"{[int(bounds[b]) for b in first]} frames, weighted {weights})")
   rng = np.random.default_rng(0)
   bs = []
-  for _ in range(args.batches):  # synthetic: corpus-like lengths and words
-    t = int(rng.choice([48, 72, 96, 128]))
+  for t in (48, 72, 96, 128):  # synthetic: corpus-like lengths and words
     lens = rng.integers(t // 2, t + 1, cfg.batch_size)
     words = rng.integers(0, 600, cfg.batch_size)
     uniq, inv = np.unique(words, return_inverse=True)
@@ -64,10 +78,24 @@ def get_batches(args, cfg):
                    mask=np.arange(t)[None] < lens[:, None],
                    valid=np.ones(cfg.batch_size, bool), inv=inv.astype(np.int32),
                    phones=phones, word_valid=np.arange(cfg.batch_size) < len(uniq)))
-  return bs, 46, "SYNTHETIC lengths (no corpus found)"
+  return bs, [1] * len(bs), 46, "SYNTHETIC lengths (no corpus found)"
 
 
-def run_jax(cfg, batches, num_phones):
+def timed(one, batches, repeats):
+  """Per-batch seconds (best of ``repeats``) after one untimed call per
+  batch (compilation / warm-up)."""
+  for i, b in enumerate(batches):
+    one(i, b)
+  secs = [np.inf] * len(batches)
+  for r in range(repeats):
+    for i, b in enumerate(batches):
+      t0 = time.perf_counter()
+      loss = one(len(batches) * (r + 1) + i, b)
+      secs[i] = min(secs[i], time.perf_counter() - t0)
+  return secs, loss
+
+
+def run_jax(cfg, batches, num_phones, repeats):
   import functools  # pylint: disable=g-import-not-at-top
   import jax
   import jax.numpy as jnp
@@ -83,19 +111,16 @@ def run_jax(cfg, batches, num_phones):
   keys = ("feats", "mask", "valid", "inv", "phones", "word_valid")
   dev = [parallel.shard_batch({k: b[k] for k in keys}, mesh) for b in batches]
 
-  def one(state, i, b):
-    state, m = step(state, b, jax.random.PRNGKey(i), jnp.int32(i))
-    return state, float(m["loss_sum"]) / max(float(m["count"]), 1.0)
+  holder = [state]
 
-  for i, b in enumerate(dev):
-    state, _ = one(state, i, b)
-  t0 = time.perf_counter()
-  for i, b in enumerate(dev):
-    state, loss = one(state, i, b)
-  return time.perf_counter() - t0, loss
+  def one(i, b):
+    holder[0], m = step(holder[0], b, jax.random.PRNGKey(i), jnp.int32(i))
+    return float(m["loss_sum"]) / max(float(m["count"]), 1.0)
+
+  return timed(one, dev, repeats)
 
 
-def run_torch(cfg, batches, num_phones, compiled: bool):
+def run_torch(cfg, batches, num_phones, compiled: bool, repeats):
   import torch  # pylint: disable=g-import-not-at-top
   from torch import nn
   torch.manual_seed(0)
@@ -184,18 +209,13 @@ def run_torch(cfg, batches, num_phones, compiled: bool):
   def one(i, b):
     opt.zero_grad()
     loss = fwd(b["feats"], b["mask"], b["phones"], b["valid"], b["word_valid"],
-               b["inv"], max(cfg.min_topk, cfg.topk - i))
+               b["inv"], torch.tensor(max(cfg.min_topk, cfg.topk - i)))
     loss.backward()
     opt.step()
     return float(loss)
 
   net.train()
-  for i, b in enumerate(tb):
-    one(i, b)
-  t0 = time.perf_counter()
-  for i, b in enumerate(tb):
-    loss = one(i, b)
-  return time.perf_counter() - t0, loss
+  return timed(one, tb, repeats)
 
 
 def child(args):
@@ -205,24 +225,37 @@ def child(args):
   else:  # SpecAugment off: the PyTorch model here has no masking
     cfg = configs.override(configs.default(), spec_time_masks=0,
                            spec_freq_masks=0)
-  batches, num_phones, source = get_batches(args, cfg)
-  pairs = int(sum(b["valid"].sum() for b in batches))
+  batches, weights, num_phones, source = get_batches(args, cfg)
   if args.impl == "jax":
+    if args.xla_defaults == "on":
+      from jaxtk import xla_cpu  # pylint: disable=g-import-not-at-top
+      xla_cpu.use_measured_defaults()
     import jax  # pylint: disable=g-import-not-at-top
     jax.config.update("jax_default_prng_impl", args.prng)
-    secs, loss = run_jax(cfg, batches, num_phones)
+    secs, loss = run_jax(cfg, batches, num_phones, args.repeats)
   else:
-    secs, loss = run_torch(cfg, batches, num_phones, args.impl == "compile")
+    secs, loss = run_torch(cfg, batches, num_phones, args.impl == "compile",
+                           args.repeats)
+  pairs = [int(b["valid"].sum()) for b in batches]
+  total_pairs = sum(w * p for w, p in zip(weights, pairs))
+  total_secs = sum(w * t for w, t in zip(weights, secs))
   peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-  print(json.dumps(dict(impl=args.impl, secs=secs, pairs=pairs,
-                        pairs_per_s=pairs / secs, peak_rss_mb=peak_mb,
-                        last_loss=loss, source=source)))
+  print(json.dumps(dict(impl=args.impl, secs=secs, weights=weights,
+                        lengths=[int(b["feats"].shape[1]) for b in batches],
+                        pairs_per_s=total_pairs / total_secs,
+                        epoch_secs=total_secs, peak_rss_mb=peak_mb,
+                        last_loss=loss, source=source,
+                        xla_flags=os.environ.get("XLA_FLAGS", ""))))
 
 
 def main():
   p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
   p.add_argument("--config", default="paper", choices=["paper", "default"])
-  p.add_argument("--batches", type=int, default=4)
+  p.add_argument("--repeats", type=int, default=1,
+                 help="timed calls per batch (best kept)")
+  p.add_argument("--xla_defaults", default="on", choices=["on", "off"],
+                 help="jax: jaxtk.xla_cpu.use_measured_defaults(), as the "
+                 "experiment scripts do")
   p.add_argument("--data_dir", default=None)
   p.add_argument("--impls", default="jax,torch,compile")
   p.add_argument("--prng", default="threefry2x32",
@@ -238,7 +271,8 @@ def main():
   res = {}
   for impl in args.impls.split(","):
     cmd = [sys.executable, __file__, f"--impl={impl}", f"--config={args.config}",
-           f"--batches={args.batches}", f"--prng={args.prng}"] + (
+           f"--repeats={args.repeats}", f"--prng={args.prng}",
+           f"--xla_defaults={args.xla_defaults}"] + (
                [f"--data_dir={args.data_dir}"] if args.data_dir else [])
     env = dict(os.environ)
     if impl == "jax" and args.host_devices > 1:
@@ -251,12 +285,14 @@ def main():
       continue
     res[impl] = json.loads(out.stdout.strip().splitlines()[-1])
     r = res[impl]
-    print(f"{impl:8s} {r['pairs_per_s']:8.1f} pairs/s  ({r['pairs']} pairs in "
-          f"{r['secs']:.1f} s)  peak RSS {r['peak_rss_mb']:.0f} MB  "
-          f"loss {r['last_loss']:.4f}", flush=True)
+    per = ", ".join(f"{l}: {t:.2f} s" for l, t in zip(r["lengths"], r["secs"]))
+    print(f"{impl:8s} {r['pairs_per_s']:8.1f} pairs/s  (epoch of the weighted "
+          f"batches in {r['epoch_secs']:.0f} s; per batch {per})  peak RSS "
+          f"{r['peak_rss_mb']:.0f} MB  loss {r['last_loss']:.4f}", flush=True)
   if res:
     print(f"batches: {next(iter(res.values()))['source']}; config={args.config}"
-          f"; jax host devices: {args.host_devices}, prng {args.prng}")
+          f"; jax host devices: {args.host_devices}, prng {args.prng}, "
+          f"XLA_FLAGS {res.get('jax', {}).get('xla_flags', '')!r}")
   if "jax" in res:
     for other in ("torch", "compile"):
       if other in res:

@@ -17,6 +17,7 @@ from absl import logging
 
 from awe_jax import configs
 from jaxtk import logs
+from jaxtk import xla_cpu
 
 FLAGS = flags.FLAGS
 flags.DEFINE_enum("config", "default", ["default", "paper", "codebase"],
@@ -90,6 +91,7 @@ def config_from_flags() -> configs.Config:
 
 def main(argv):
   del argv
+  xla_cpu.use_measured_defaults()  # before the first JAX computation
   logs.quiet_libraries()
   from awe_jax import train  # pylint: disable=g-import-not-at-top
   config = config_from_flags()

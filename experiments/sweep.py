@@ -248,6 +248,8 @@ _OVERRIDE_FLAGS = ("epochs", "d_model", "d_ff", "acoustic_layers", "batch_size",
 def main(argv):
   del argv
   from absl import flags  # pylint: disable=g-import-not-at-top
+  from jaxtk import xla_cpu  # pylint: disable=g-import-not-at-top
+  xla_cpu.use_measured_defaults()  # before the first JAX computation
   fl = flags.FLAGS
   config = base_config(fl.budget_minutes, fl.sweep,
                        **{n: fl[n].value for n in _OVERRIDE_FLAGS})
