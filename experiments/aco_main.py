@@ -38,6 +38,9 @@ flags.DEFINE_float("fmin", 10.0, "lowest mel frequency (Hz)")
 flags.DEFINE_list("low_bands", ["12", "18", "24", "30"], "Hz edges of "
                   "bands from a decimated long-window STFT (0.73 Hz, 1.37 s) "
                   "before the mels, for 20 Hz fin pulses (empty: off)")
+flags.DEFINE_float("low_weight", 10.0, "standardised low bands times this "
+                   "when training (they are 3 of 67 bands a frame; 1: as "
+                   "the mels)")
 flags.DEFINE_integer("context", 5, "frames per window")
 flags.DEFINE_integer("stride", 4, "frames between windows")
 flags.DEFINE_list("energy_band", ["50", "4000"], "Hz band of the energy "
@@ -80,7 +83,8 @@ def main(_):
       mode=F.mode, mel=mel, train_per_file=F.train_per_file,
       score_key=F.score, steps_vae=F.steps_vae, steps_np=F.steps_np,
       eras=F.eras, tau=F.tau, nll_quantile=F.nll_quantile,
-      proposal=F.proposal, top_n=F.top_n, process_id=jax.process_index(),
+      proposal=F.proposal, low_weight=F.low_weight, top_n=F.top_n,
+      process_id=jax.process_index(),
       num_processes=jax.process_count())
   metrics = pipeline.run(opts)
   if metrics:

@@ -111,3 +111,15 @@ def test_low_bands_against_numpy_and_a_20_hz_pulse():
   with pytest.raises(ValueError, match="low_bands"):
     features.file_features(x, features.MelConfig(
         rate=8000, n_fft=512, hop=256, n_mels=16, low_bands=(30.0, 20.0)))
+
+
+def test_low_band_scale_marks_the_low_bands_of_every_frame():
+  cfg = features.MelConfig(rate=8000, n_fft=512, hop=256, n_mels=16,
+                           context=3, low_bands=(12.0, 18.0, 24.0),
+                           low_decim=32, low_n_fft=256)
+  scale = features.low_band_scale(cfg, 10.0)
+  assert scale.shape == (cfg.dim,) == (3 * 18,) and scale.dtype == np.float32
+  np.testing.assert_array_equal(np.flatnonzero(scale == 10.0),
+                                [0, 1, 18, 19, 36, 37])
+  assert (scale[scale != 10.0] == 1.0).all()
+  assert (features.low_band_scale(features.MelConfig(), 10.0) == 1.0).all()

@@ -212,6 +212,16 @@ def _windows(f: jnp.ndarray, cfg: MelConfig, n: int) -> jnp.ndarray:
   return f[idx].reshape(n, -1)
 
 
+def low_band_scale(cfg: MelConfig, weight: float) -> np.ndarray:
+  """float32 ``[cfg.dim]``: ``weight`` at the low bands of every frame of a
+  window (frame-major: ``frame * cfg.bands + band``), 1 elsewhere.
+  Multiplying standardised windows by it makes the low bands count
+  ``weight**2`` times more in a squared reconstruction error."""
+  n_low = max(len(cfg.low_bands) - 1, 0)
+  low = np.arange(cfg.dim) % cfg.bands < n_low
+  return np.where(low, np.float32(weight), np.float32(1.0))
+
+
 @functools.lru_cache(maxsize=8)
 def _low_constants(cfg: MelConfig):
   rate = cfg.rate / cfg.low_decim

@@ -50,6 +50,11 @@ class Options:
   tau: float = 0.1
   nll_quantile: float = 0.9
   proposal: str = "prior"
+  # Standardised low bands times this (kept in standardize.npz, so the scan
+  # uses the training run's value): 3 of 67 bands per frame, they would
+  # otherwise barely move the scores.  10 raised NP fin-whale recall on the
+  # embedded archive 0.07 -> 0.29 and on a second seed's 0.21 -> 0.43.
+  low_weight: float = 10.0
   fa_per_hour: float = 1.0
   top_n: int = 8
   process_id: int = 0
@@ -78,6 +83,7 @@ def train(opts: Options, arch: Archive):
                opts.typical_hours)
   x = scan.typical_windows(paths, opts.mel, opts.train_per_file)
   mean, std = x.mean(0), x.std(0) + 1e-3
+  std = std / features.low_band_scale(opts.mel, opts.low_weight)
   x = (x - mean) / std
   cfg = det_lib.DetectorConfig(
       input_dim=opts.mel.dim, eras=opts.eras, steps_vae=opts.steps_vae,
