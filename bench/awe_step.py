@@ -56,7 +56,7 @@ def get_batches(args, cfg):
     bounds = ip.bucket_boundaries(tr.lengths, cfg.num_buckets)
     idx = ip.epoch_batches(tr.lengths, bounds, cfg.batch_size, 0, 0)
     idx = [i for i in idx if len(i) == cfg.batch_size] or idx
-    bucket = [int(np.searchsorted(bounds, tr.lengths[i].max())) for i in idx]
+    bucket = [int(ip.bucket_of(tr.lengths[i], bounds).max()) for i in idx]
     first = {b: bucket.index(b) for b in sorted(set(bucket))}
     bs = [ip.make_batch(tr, idx[j], bounds, cfg.batch_size, ds.phone_table)
           for j in first.values()]
@@ -111,10 +111,9 @@ def run_jax(cfg, batches, num_phones, repeats):
   keys = ("feats", "mask", "valid", "inv", "phones", "word_valid")
   dev = [parallel.shard_batch({k: b[k] for k in keys}, mesh) for b in batches]
 
-  holder = [state]
-
   def one(i, b):
-    holder[0], m = step(holder[0], b, jax.random.PRNGKey(i), jnp.int32(i))
+    nonlocal state
+    state, m = step(state, b, jax.random.PRNGKey(i), jnp.int32(i))
     return float(m["loss_sum"]) / max(float(m["count"]), 1.0)
 
   return timed(one, dev, repeats)

@@ -4,8 +4,8 @@
 sr=rate, n_fft=n_fft, hop_length=hop, n_mels=n_mels, fmin=fmin, fmax=fmax),
 ref=1.0, amin=amin, top_db=top_db)`` (centred frames, zero padding, periodic
 Hann window, Slaney mel filters): the STFT is framing plus
-``jnp.fft.rfft``, ``CHUNK`` frames at a time; the filter bank is ``librosa.filters.mel``, built once in
-numpy.
+``jnp.fft.rfft``, ``CHUNK`` frames at a time; the filter bank is
+``librosa.filters.mel``, built once in numpy.
 
 ``file_features`` is what the scan runs per file, in one jitted call on a
 signal padded to a multiple of ``BUCKET`` samples (so 5-minute files, short

@@ -2,10 +2,10 @@
 
 All records of a file are decoded at once: the record offsets, the header
 array and the payload matrix are numpy views of the file's bytes, and
-``fmt.unpack_records`` handles the whole payload in whole-array operations.  Only a
-file whose records change width midway is walked record by record (to find
-where each record starts), and is then still decoded one run of equal width
-at a time.
+``fmt.unpack_records`` handles the whole payload in whole-array
+operations.  Only a file whose records change width midway is walked record
+by record (to find where each record starts), and is then still decoded one
+run of equal width at a time.
 """
 import dataclasses
 import datetime as dt
