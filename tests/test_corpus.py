@@ -189,3 +189,15 @@ def test_telephone_channel_is_band_limited_8khz():
 
   assert band(950, 1050) > 100 * band(50, 150)
   assert band(950, 1050) > 100 * band(3850, 3950)
+
+
+def test_whole_cmudict_uses_the_39_phones_and_keeps_variants():
+  from awe_jax.corpus import lexicon
+  prons = lexicon.load_pronunciations()
+  assert len(prons) > 120_000
+  assert {p for ps in prons.values() for pron in ps for p in pron} == set(
+      lexicon.PHONES)
+  assert prons["read"] == (("R", "EH", "D"), ("R", "IY", "D"))
+  # The corpus' selected entries agree with the whole dictionary.
+  for word, pron in lexicon.load_lexicon().items():
+    assert pron in prons[word], word

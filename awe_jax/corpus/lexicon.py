@@ -18,16 +18,32 @@ PHONES = (
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(
     os.path.abspath(__file__))))
 LEXICON_PATH = os.path.join(REPO, "third_party", "cmudict", "selected.dict")
+# The whole dictionary (135,166 entries, 126,052 words), provenance in
+# ``third_party/cmudict/README.md``.
+CMUDICT_PATH = os.path.join(REPO, "third_party", "cmudict", "cmudict.dict")
 
 
 def load_lexicon(path: str = LEXICON_PATH) -> dict:
-  """Reads a CMUdict-format file.
-
-  Stress digits and alternative-pronunciation suffixes (``word(2)``) are
-  stripped; the first pronunciation of a word is kept.
+  """Reads a CMUdict-format file, keeping each word's first pronunciation.
 
   Returns:
     word -> tuple of phones from :data:`PHONES`, in file order.
+
+  Raises:
+    DataError: naming the file and line of a phone outside the 39-phone set.
+  """
+  return {w: prons[0] for w, prons in load_pronunciations(path).items()}
+
+
+def load_pronunciations(path: str = CMUDICT_PATH) -> dict:
+  """Reads a CMUdict-format file with every pronunciation of each word.
+
+  Stress digits, ``# comments`` and alternative-pronunciation suffixes
+  (``word(2)``) are stripped.
+
+  Returns:
+    word -> tuple of pronunciations in file order, each a tuple of phones
+    from :data:`PHONES`.
 
   Raises:
     DataError: naming the file and line of a phone outside the 39-phone set.
@@ -51,7 +67,9 @@ def load_lexicon(path: str = LEXICON_PATH) -> dict:
         raise DataError(path, f"phone(s) {bad} are not ARPAbet; expected one "
                         f"of the 39 phones {' '.join(PHONES)}",
                         field=f"line {n}")
-      lexicon.setdefault(word, phones)
+      prons = lexicon.setdefault(word, ())
+      if phones not in prons:
+        lexicon[word] = prons + (phones,)
   if not lexicon:
     raise DataError(path, "the lexicon is empty")
   return lexicon
