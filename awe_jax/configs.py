@@ -9,6 +9,8 @@ train until the learning rate falls below 1e-7).  Variants are made with
 """
 import dataclasses
 
+from jaxtk import configs as jaxtk_configs
+
 
 @dataclasses.dataclass(frozen=True)
 class ModelConfig:
@@ -72,27 +74,20 @@ class Config:
 
 
 def override(config: Config, **overrides) -> Config:
-  """``config`` with flat overrides routed to :class:`ModelConfig` or
-  :class:`Config` by field name (``None`` values are ignored).
+  """``config`` with flat overrides routed by leaf field name
+  (:func:`jaxtk.configs.override`; ``None`` values keep the config's own).
+
+  ``min_topk`` is clamped to ``topk`` here, the one place: a ``--topk``
+  below the config's ``min_topk`` means a constant k.
 
   Raises:
-    ValueError: a name is a field of neither.
+    ValueError: a name is a field of neither :class:`ModelConfig` nor
+      :class:`Config`.
   """
-  model_fields = {f.name for f in dataclasses.fields(ModelConfig)}
-  top_fields = {f.name for f in dataclasses.fields(Config)} - {"model"}
-  model, top = {}, {}
-  for name, value in overrides.items():
-    if value is None:
-      continue
-    if name in model_fields:
-      model[name] = value
-    elif name in top_fields:
-      top[name] = value
-    else:
-      raise ValueError(f"override {name!r} is not a field of awe_jax.configs."
-                       "ModelConfig or Config")
-  return dataclasses.replace(
-      config, model=dataclasses.replace(config.model, **model), **top)
+  config = jaxtk_configs.override(config, **overrides)
+  if config.min_topk > config.topk:
+    config = dataclasses.replace(config, min_topk=config.topk)
+  return config
 
 
 # What default() adds to plain(): pre-LN and SpecAugment (2 time masks of up

@@ -19,6 +19,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from awe_jax.augment import SpecAugmentConfig, spec_augment
+from awe_jax.frames import stack_frames
 
 POOLS = ("mean", "first", "cls")
 
@@ -134,21 +135,6 @@ class Encoder(nn.Module):
     return out
 
 
-def stack_frames(feats, mask, s: int):
-  """Zeroes padding and concatenates ``s`` consecutive frames per position.
-
-  ``[B, T, D], [B, T] -> [B, ceil(T/s), s*D], [B, ceil(T/s)]``; a stacked
-  position is real if any of its frames is.
-  """
-  feats = jnp.where(mask[..., None], feats, 0.0)
-  if s > 1:
-    b, t, d = feats.shape
-    pad = -t % s
-    feats = jnp.pad(feats, ((0, 0), (0, pad), (0, 0))).reshape(b, -1, s * d)
-    mask = jnp.pad(mask, ((0, 0), (0, pad))).reshape(b, -1, s).any(-1)
-  return feats, mask
-
-
 class AcousticEncoder(nn.Module):
   """``f(x)``: feature frames ``[B, T, D]`` with mask ``[B, T]`` -> ``[B, E]``.
 
@@ -204,39 +190,6 @@ class MultiView(nn.Module):
 
   def __call__(self, feats, mask, phones, *, train: bool = False):
     return self.acoustic(feats, mask, train=train), self.phones(phones, train=train)
-
-
-def build_model(config, num_phones: int) -> nn.Module:
-  """The model described by a :mod:`awe_jax.configs` config.
-
-  ``config.model.encoder`` picks the transformer views (:class:`MultiView`)
-  or the codebase's recurrent ones (:class:`awe_jax.rnn.RNNMultiView`); both
-  have the methods ``acoustic(feats, mask)`` and ``phones(phones)``.
-  """
-  m = config.model
-  spec = SpecAugmentConfig(m.spec_time_masks, m.spec_time_width,
-                           m.spec_freq_masks, m.spec_freq_width)
-  if m.encoder in ("bigru", "bilstm"):
-    if spec.active:
-      raise ValueError(f"config.model.spec_*: SpecAugment is implemented for "
-                       f"the transformer encoder only, not {m.encoder!r}")
-    from awe_jax import rnn  # pylint: disable=g-import-not-at-top  (rnn imports this module)
-    return rnn.RNNMultiView(
-        num_phones=num_phones, acoustic_layers=m.rnn_acoustic_layers,
-        phone_layers=m.rnn_phone_layers, hidden=m.rnn_hidden,
-        dropout=m.rnn_dropout, embed_dim=m.phone_embed_dim,
-        frame_stack=m.frame_stack,
-        cell_type=nn.GRUCell if m.encoder == "bigru" else nn.OptimizedLSTMCell)
-  if m.encoder != "transformer":
-    raise ValueError(f"encoder must be transformer, bigru or bilstm, not {m.encoder!r}")
-  common = dict(d_model=m.d_model, d_ff=m.d_ff, dropout=m.dropout,
-                pre_ln=m.pre_ln, pe_base=m.pe_base, out_dim=m.out_dim)
-  acoustic = EncoderConfig(num_layers=m.acoustic_layers,
-                           num_heads=m.acoustic_heads, pool=m.acoustic_pool,
-                           frame_stack=m.frame_stack, **common)
-  phone = EncoderConfig(num_layers=m.phone_layers, num_heads=m.phone_heads,
-                        pool=m.pool, **common)
-  return MultiView(acoustic, phone, num_phones, spec)
 
 
 def init_params(model: nn.Module, rng: jax.Array, feat_dim: int):

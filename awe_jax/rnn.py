@@ -13,7 +13,7 @@ from typing import Type
 import flax.linen as nn
 import jax.numpy as jnp
 
-from awe_jax.models import stack_frames
+from awe_jax.frames import stack_frames
 
 
 class BiRNN(nn.Module):

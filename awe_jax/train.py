@@ -24,7 +24,8 @@ import numpy as np
 import optax
 
 from awe_jax import evaluate, input_pipeline, losses, schedule
-from awe_jax.models import build_model, init_params
+from awe_jax.factory import build_model
+from awe_jax.models import init_params
 from jaxtk import parallel
 from jaxtk.checkpoint import Checkpoints
 from jaxtk.metrics_io import MetricWriter

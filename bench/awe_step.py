@@ -99,9 +99,9 @@ def run_jax(cfg, batches, num_phones, repeats):
   import functools  # pylint: disable=g-import-not-at-top
   import jax
   import jax.numpy as jnp
-  from awe_jax import models, train
+  from awe_jax import factory, models, train
   from jaxtk import parallel
-  model = models.build_model(cfg, num_phones)
+  model = factory.build_model(cfg, num_phones)
   tx = train.make_optimizer(cfg)
   params = models.init_params(model, jax.random.PRNGKey(0), batches[0]["feats"].shape[-1])
   mesh = parallel.data_mesh()

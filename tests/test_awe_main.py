@@ -1,46 +1,56 @@
-"""experiments/awe_main.py: flags (and --flagfile) map onto the config."""
-import importlib.util
+"""awe_jax.config_flags: flags (and --flagfile) map onto the config."""
 import os
 import tempfile
 
+from absl import flags
 from absl.testing import absltest
 
-_PATH = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
-                     "experiments", "awe_main.py")
+from awe_jax import config_flags, configs
+
+FLAGS = flags.FLAGS
+config_flags.define_config_flags()
 
 
-def _load_main():
-  spec = importlib.util.spec_from_file_location("awe_main_under_test", _PATH)
-  mod = importlib.util.module_from_spec(spec)
-  spec.loader.exec_module(mod)
-  return mod
+def _parse(*argv):
+  try:
+    FLAGS(["awe_main", *argv])
+    return config_flags.config_from_flags()
+  finally:
+    FLAGS.unparse_flags()
 
 
 class MainFlagsTest(absltest.TestCase):
 
   def test_flags_and_flagfile(self):
-    main = _load_main()
     fd, flagfile = tempfile.mkstemp(suffix=".flags")
     with os.fdopen(fd, "w") as f:
       f.write("--config=paper\n--layers=4\n--heads=16\n--pool=first\n")
     try:
-      main.FLAGS(["awe_main", f"--flagfile={flagfile}", "--epochs=3",
-                  "--acoustic_layers=2", "--margin=0.4", "--d_model=64",
-                  "--topk=4", "--warmup_steps=5", "--spec_time_masks=2",
-                  "--spec_freq_width=3", "--max_minutes=1.5"])
-      cfg = main.config_from_flags()
+      cfg = _parse(f"--flagfile={flagfile}", "--epochs=3",
+                   "--acoustic_layers=2", "--margin=0.4", "--d_model=64",
+                   "--topk=4", "--warmup_steps=5", "--spec_time_masks=2",
+                   "--spec_freq_width=3", "--max_minutes=1.5")
     finally:
-      main.FLAGS.unparse_flags()
       os.remove(flagfile)
     m = cfg.model
     self.assertEqual((m.phone_layers, m.phone_heads, m.pool), (4, 16, "first"))
     self.assertEqual((m.acoustic_layers, m.acoustic_heads, m.d_model, m.d_ff),
                      (2, 4, 64, 1024))
+    # --topk=4 below the paper's min_topk 8: clamped, k stays 4.
     self.assertEqual((cfg.epochs, cfg.margin, cfg.topk, cfg.min_topk, cfg.lr),
                      (3, 0.4, 4, 4, 5e-4))
     self.assertEqual((cfg.warmup_steps, cfg.max_minutes, m.spec_time_masks,
                       m.spec_time_width, m.spec_freq_width), (5, 1.5, 2, 0, 3))
-    self.assertEqual(main.FLAGS["data_dir"].default, None)
+
+  def test_no_flags_is_the_library_default(self):
+    self.assertEqual(_parse(), configs.default())
+    self.assertEqual(_parse("--config=codebase"), configs.codebase())
+    # The field's own name and the paper's alias set the same field.
+    self.assertEqual(_parse("--phone_layers=3"), _parse("--layers=3"))
+
+  def test_bad_choice_lists_the_allowed_values(self):
+    with self.assertRaisesRegex(flags.IllegalFlagValueError, "mean|first|cls"):
+      _parse("--pool=max")
 
 
 if __name__ == "__main__":

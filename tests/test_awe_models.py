@@ -7,7 +7,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from awe_jax import models
+from awe_jax import factory, models
 
 CFG = models.EncoderConfig(num_layers=1, num_heads=2, d_model=16, d_ff=32,
                            dropout=0.1)
@@ -83,7 +83,7 @@ class EncoderTest(chex.TestCase, parameterized.TestCase):
   def test_multiview_methods(self):
     from awe_jax import configs
     cfg = configs.tiny()
-    model = models.build_model(cfg, num_phones=12)
+    model = factory.build_model(cfg, num_phones=12)
     params = models.init_params(model, jax.random.PRNGKey(0), feat_dim=5)
     x, y = jax.jit(model.apply)({"params": params}, jnp.ones((4, 9, 5)),
                                 jnp.ones((4, 9), bool), jnp.ones((3, 4), jnp.int32))

@@ -9,6 +9,7 @@ import dataclasses
 import os
 import shutil
 
+from absl import flags
 import numpy as np
 import pytest
 import soundfile as sf
@@ -158,7 +159,10 @@ def test_missing_synthesiser_names_it_and_the_apt_line(monkeypatch, tmp_path,
                      match=r"flite.*\n.*apt-get install -y flite"):
     build_lib.build(TINY, str(tmp_path / "x"), jobs=1, quiet=True)
   with pytest.raises(SystemExit, match="apt-get install"):
-    cli.main(["build", "--small", "--data-dir", str(tmp_path / "y")])
+    fv = flags.FlagValues()
+    cli.define_flags(fv)
+    cli.run(fv(["corpus", "build", "--small", "--data_dir",
+                str(tmp_path / "y")]), fv)
 
 
 def test_unknown_voice_is_reported_not_replaced():

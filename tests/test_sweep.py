@@ -1,6 +1,5 @@
-"""experiments/sweep.py end to end on tiny rows; SpecAugment; lr warm-up."""
+"""awe_jax.sweep end to end on tiny rows; SpecAugment; lr warm-up."""
 import dataclasses
-import importlib.util
 import os
 import re
 import tempfile
@@ -11,15 +10,11 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
-from awe_jax import augment, configs, train
-from awe_jax.models import build_model, init_params
+from awe_jax import augment, configs, sweep, train
+from awe_jax.factory import build_model
+from awe_jax.models import init_params
 import awe_fixture
 
-_PATH = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
-                     "experiments", "sweep.py")
-_spec = importlib.util.spec_from_file_location("sweep_under_test", _PATH)
-sweep = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(sweep)
 
 TINY = dict(epochs=1, d_model=32, d_ff=64, acoustic_layers=1, batch_size=32,
             topk=4, eval_batch_size=64)
@@ -37,7 +32,8 @@ class SweepTest(absltest.TestCase):
 
   def _run(self, name, workdir, budget_minutes=0, epochs=1, **kw):
     rows = sweep.select(sweep.SWEEPS[name].rows(), [0])
-    cfg = sweep.base_config(budget_minutes, name, **dict(TINY, epochs=epochs))
+    cfg = sweep.base_config(name, max_minutes=budget_minutes,
+                            **dict(TINY, epochs=epochs))
     results = sweep.run_sweep(cfg, rows, workdir, self.data, **kw)
     return sweep.write_outputs(name, sweep.SWEEPS[name].rows(), results,
                                workdir)
@@ -46,14 +42,14 @@ class SweepTest(absltest.TestCase):
     self.assertLen(sweep.layers_rows(), 6)
     self.assertEqual([r.overrides["phone_heads"] for r in sweep.heads_rows()],
                      [1, 4, 8, 16, 32])
-    cfg = sweep.base_config(budget_minutes=3, pre_ln=True, frame_stack=2,
+    cfg = sweep.base_config(max_minutes=3, pre_ln=True, frame_stack=2,
                             pool="cls", warmup_steps=7)
     self.assertEqual((cfg.epochs, cfg.max_minutes, cfg.warmup_steps), (15, 3, 7))
     self.assertEqual((cfg.model.d_model, cfg.model.pre_ln, cfg.model.frame_stack,
                       cfg.model.pool), (256, True, 2, "cls"))
     # The options sweep starts from the default config with its epochs and
     # changes exactly one option per row.
-    cfg = sweep.base_config(0, "flags", pre_ln=None)
+    cfg = sweep.base_config("flags", pre_ln=None)
     self.assertEqual((cfg.epochs, cfg.model.d_model, cfg.model.pre_ln),
                      (configs.default().epochs, 128, False))
     self.assertEqual(configs.override(cfg, **sweep.flag_rows()[-2].overrides),
