@@ -6,8 +6,12 @@ PY := .venv/bin/python
 setup:
 	@bash scripts/setup.sh
 
+# Both systems' default jobs: AWE training + evaluation on the embedded
+# spoken-word corpus, then the anomaly detector's scan of the embedded ACO
+# hydrophone archive (each built on first use).
 run: setup
 	$(PY) experiments/awe_main.py
+	$(PY) experiments/aco_main.py
 
 test: setup
 	$(PY) -m pytest -q tests

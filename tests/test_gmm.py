@@ -1,10 +1,13 @@
-"""The log-space GMM: densities vs scipy, EM recovery, degenerate cases."""
+"""The log-space GMM: densities vs scipy, EM vs scikit-learn from the same
+start, EM recovery, degenerate cases, sample moments."""
 import chex
 import jax
 import jax.numpy as jnp
 import numpy as np
 from absl.testing import parameterized
 from scipy import stats
+from sklearn.mixture import GaussianMixture
+import warnings
 
 from anomaly_jax import gmm
 
@@ -93,5 +96,44 @@ class GMMTest(chex.TestCase, parameterized.TestCase):
     rng = np.random.default_rng(4)
     state, w, cov = _random_state(rng, 2, 3)
     z = np.asarray(gmm.sample(jax.random.key(0), state, 40000))
-    mean = (w[:, None] * np.asarray(state.means)).sum(0)
+    mu = np.asarray(state.means, np.float64)
+    mean = (w[:, None] * mu).sum(0)
+    # Mixture covariance: sum_k w_k (Sigma_k + mu_k mu_k^T) - mean mean^T.
+    second = np.einsum("k,kij->ij", w, cov + np.einsum("ki,kj->kij", mu, mu))
+    full_cov = second - np.outer(mean, mean)
     np.testing.assert_allclose(z.mean(0), mean, atol=0.1)
+    scale = np.sqrt(np.outer(np.diag(full_cov), np.diag(full_cov)))
+    # Sampling error of a covariance entry ~ scale * sqrt(2 / n) ~ 0.007 scale.
+    np.testing.assert_allclose(np.cov(z.T), full_cov, atol=0.04 * scale.max())
+
+  def test_em_matches_sklearn_from_the_same_start(self):
+    rng = np.random.default_rng(5)
+    centres = rng.normal(size=(3, 4)) * 1.5
+    a = rng.normal(size=(3, 4, 4)) / 2
+    comp = rng.integers(0, 3, 1500)
+    # Overlapping, well-conditioned components: EM still moves at step 10.
+    x = (centres[comp] + np.einsum("nde,ne->nd", a[comp],
+                                   rng.normal(size=(1500, 4)))
+         + 0.5 * rng.normal(size=(1500, 4))).astype(np.float32)
+    xj = jnp.asarray(x)
+    state0 = gmm.init(jax.random.key(0), xj, 3)
+    ours = gmm.fit_from(state0, xj, max_iter=10, tol=0.0)
+    w0 = np.exp(np.asarray(state0.log_weights, np.float64))
+    sk = GaussianMixture(3, covariance_type="full", tol=0.0, max_iter=10,
+                         reg_covar=1e-6, weights_init=w0 / w0.sum(),
+                         means_init=np.asarray(state0.means, np.float64),
+                         precisions_init=np.linalg.inv(
+                             np.asarray(state0.covariances, np.float64)))
+    with warnings.catch_warnings():
+      warnings.simplefilter("ignore")  # ConvergenceWarning: tol=0 on purpose
+      sk.fit(x.astype(np.float64))
+    self.assertEqual(int(ours.n_iter), sk.n_iter_)
+    # float32 EM against float64 EM, 10 iterations from the same start
+    # (measured differences: 4e-7 in log-likelihood, 1e-6 in parameters).
+    self.assertAlmostEqual(float(ours.log_likelihood), sk.lower_bound_,
+                           delta=1e-5)
+    self.assertAlmostEqual(float(jnp.mean(gmm.log_prob(ours, xj))),
+                           sk.score(x.astype(np.float64)), delta=1e-5)
+    np.testing.assert_allclose(np.exp(ours.log_weights), sk.weights_, atol=1e-5)
+    np.testing.assert_allclose(ours.means, sk.means_, atol=1e-4)
+    np.testing.assert_allclose(ours.covariances, sk.covariances_, atol=1e-4)
