@@ -77,8 +77,13 @@ class EncoderTest(chex.TestCase, parameterized.TestCase):
     m = jnp.ones((2, 6), bool)
     fwd = jax.jit(lambda r: net.apply(p, x, m, train=True, rngs={"dropout": r}))
     self.assertFalse(np.allclose(fwd(jax.random.PRNGKey(1)), fwd(jax.random.PRNGKey(2))))
-    ev = jax.jit(lambda: net.apply(p, x, m))
-    np.testing.assert_array_equal(ev(), ev())
+    # Evaluation: no dropout whatever rng is passed; equal to training the
+    # same parameters with dropout 0.
+    ref = models.AcousticEncoder(dataclasses.replace(CFG, dropout=0.0)).apply(
+        p, x, m, train=True, rngs={"dropout": jax.random.PRNGKey(3)})
+    for key in (1, 2):
+      ev = net.apply(p, x, m, rngs={"dropout": jax.random.PRNGKey(key)})
+      np.testing.assert_allclose(ev, ref, atol=1e-6)
 
   def test_multiview_methods(self):
     from awe_jax import configs
@@ -91,11 +96,24 @@ class EncoderTest(chex.TestCase, parameterized.TestCase):
     self.assertIn("acoustic_net", params)
     self.assertIn("phone_net", params)
 
-  def test_paper_sizes(self):
-    enc = models.EncoderConfig()
-    self.assertEqual((enc.num_layers, enc.num_heads, enc.d_model, enc.d_ff,
-                      enc.dropout, enc.pe_base, enc.pool),
-                     (6, 4, 256, 1024, 0.1, 5000.0, "mean"))
+  def test_paper_config_builds_the_papers_model(self):
+    # configs.paper() reaches the modules: acoustic view 6 layers x 4 heads,
+    # phone view 4 x 16, d_model 256, d_ff 1024 (Rhodes & Bains, sec. 3).
+    from awe_jax import configs
+    model = factory.build_model(configs.paper(), num_phones=40)
+    shapes = jax.eval_shape(lambda: models.init_params(
+        model, jax.random.PRNGKey(0), feat_dim=39))
+    for view, layers, heads in (("acoustic_net", 6, 4), ("phone_net", 4, 16)):
+      enc = shapes[view]["encoder"]
+      self.assertEqual(sorted(k for k in enc if k.startswith("layer_")),
+                       [f"layer_{i}" for i in range(layers)])
+      layer = enc[f"layer_{layers - 1}"]
+      self.assertEqual(layer["attention"]["query"]["kernel"].shape,
+                       (256, heads, 256 // heads))
+      self.assertEqual(layer["ff_in"]["kernel"].shape, (256, 1024))
+    # frame_stack 1: the acoustic input projection sees single 39-dim frames.
+    self.assertEqual(shapes["acoustic_net"]["in_proj"]["kernel"].shape, (39, 256))
+    self.assertEqual(shapes["phone_net"]["embed"]["embedding"].shape, (40, 256))
 
 
 if __name__ == "__main__":
