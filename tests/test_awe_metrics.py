@@ -66,6 +66,43 @@ class APTest(parameterized.TestCase):
     ref = average_precision_score(y[i] == y[j], -d)
     self.assertAlmostEqual(metrics.acoustic_ap(x, y, rows=2), ref, 6)
 
+  def test_collapsed_embeddings(self):
+    # Every embedding identical: all distances tie, and AP is the share of
+    # positive pairs (sklearn's tie-grouped AP), for both measures.
+    rng = np.random.default_rng(7)
+    y = rng.integers(0, 4, 30)
+    x = np.tile(rng.normal(size=(1, 8)).astype(np.float32), (30, 1))
+    i, j = np.triu_indices(30, 1)
+    ref = average_precision_score(y[i] == y[j], np.zeros(len(i)))
+    self.assertAlmostEqual(ref, np.mean(y[i] == y[j]), 12)
+    self.assertAlmostEqual(metrics.acoustic_ap(x, y, rows=8), ref, 6)
+    w = np.tile(x[:1], (4, 1))
+    self.assertAlmostEqual(metrics.crossview_ap(x, y, w, np.arange(4), rows=8),
+                           0.25, 6)
+
+  def test_ties_from_real_float_distances(self):
+    """Exact copies of a few float32 vectors: positive and negative pairs
+    are mathematically tied, but the positives' distances are computed as
+    ``sum(a[i] * a[j])`` and the negatives' by a blocked matmul, which round
+    differently (without ``metrics.TIE_TOL`` AP was off by up to 0.02)."""
+    rng = np.random.default_rng(11)
+    n = 61
+    dirs = rng.normal(size=(5, 16)).astype(np.float32)
+    which = rng.integers(0, 5, n)
+    y = rng.integers(0, 6, n)
+    # Reference distances from the 5 x 5 direction matrix: ties are exact.
+    du = _unit(dirs.astype(np.float64))
+    dd = 1 - du @ du.T
+    np.fill_diagonal(dd, 0.0)
+    i, j = np.triu_indices(n, 1)
+    ref = average_precision_score(y[i] == y[j], -dd[which[i], which[j]])
+    self.assertAlmostEqual(metrics.acoustic_ap(dirs[which], y, rows=8), ref, 6)
+    wdir = np.array([0, 1, 2, 3, 4, 0])
+    refc = average_precision_score((y[:, None] == np.arange(6)[None]).ravel(),
+                                   -dd[which][:, wdir].ravel())
+    self.assertAlmostEqual(metrics.crossview_ap(dirs[which], y, dirs[wdir],
+                                                np.arange(6), rows=8), refc, 6)
+
   def test_no_positive_is_zero(self):
     x = np.eye(4, dtype=np.float32)
     self.assertEqual(metrics.acoustic_ap(x, [0, 1, 2, 3]), 0.0)
