@@ -64,6 +64,15 @@ def same_word_pairs(labels: np.ndarray) -> np.ndarray:
 # ---------------------------------------------------------------------------
 
 
+# Distances closer than this count as tied.  Positive and negative pairs'
+# distances come from different routes (an elementwise sum, a blocked
+# matmul) that round differently, so mathematically tied pairs (copies of
+# one embedding, a collapsed model) would otherwise be ordered by rounding
+# noise: a collapsed model scored AP 1.0.  float32 noise of ``1 - cos`` is
+# ~1e-7 at these widths; sklearn's AP on exact distances is matched to 1e-6.
+TIE_TOL = 2e-6
+
+
 def _positive_pairs(labels: np.ndarray):
   """``(i, j)`` index arrays of all same-label pairs ``i < j``."""
   labels = np.asarray(labels)
@@ -147,7 +156,7 @@ def _negative_histogram(a, la, b, lb, t_pad, lo, scale, lut, *, c: int,
       xb, yb, keep = b, lb, True
     d = 1.0 - xa @ xb.T
     neg = keep & (ya[:, None] != yb[None, :]) & (ya[:, None] >= 0) & (yb[None, :] >= 0)
-    idx = _rank_index(d, t_pad, lo, scale, lut, c)
+    idx = _rank_index(d - TIE_TOL, t_pad, lo, scale, lut, c)  # d <= t + tol
     idx = jnp.where(neg, idx, p + 1)
     return hist + jnp.bincount(idx.ravel(), length=p + 2)
 
@@ -156,7 +165,8 @@ def _negative_histogram(a, la, b, lb, t_pad, lo, scale, lut, *, c: int,
 
 @jax.jit
 def _ap_from_counts(t_sorted, hist):
-  pos_le = jnp.searchsorted(t_sorted, t_sorted, side="right").astype(jnp.float32)
+  pos_le = jnp.searchsorted(t_sorted, t_sorted + TIE_TOL,
+                            side="right").astype(jnp.float32)
   neg_le = jnp.cumsum(hist[:-2])[:t_sorted.shape[0]].astype(jnp.float32)
   return jnp.mean(pos_le / (pos_le + neg_le))
 
