@@ -1,4 +1,5 @@
-"""Training: sharded step = single-device step, resume, learning, NaN stop."""
+"""Training: sharded step and evaluation = single-device ones (SGD and Adam),
+resume, learning, revert-to-best in the loop, compile counts, NaN stop."""
 import dataclasses
 import functools
 import json
@@ -6,13 +7,14 @@ import os
 import tempfile
 
 from absl.testing import absltest
+import chex
 import jax
 import jax.numpy as jnp
 import numpy as np
 import optax
 import orbax.checkpoint as ocp
 
-from awe_jax import configs, input_pipeline as ip, schedule, train
+from awe_jax import configs, evaluate, input_pipeline as ip, schedule, train
 from jaxtk import parallel
 from jaxtk.checkpoint import Checkpoints
 import awe_fixture
@@ -37,32 +39,144 @@ class TrainTest(absltest.TestCase):
     cls.root = tempfile.mkdtemp()
     cls.data = awe_fixture.make_corpus(os.path.join(cls.root, "data"))
 
+  def _steps_on(self, devices, tx, cfg, s, num_steps=2):
+    """``num_steps`` steps of ``tx`` from the same start on ``devices``."""
+    tr = s.ds.splits["train"]
+    batches = ip.epoch_batches(tr.lengths, s.boundaries, cfg.batch_size, 0,
+                               0)[:num_steps]
+    params0 = jax.device_get(train.initial_state(cfg, s)["params"])
+    mesh = parallel.data_mesh(devices)
+    state = parallel.replicate({"params": params0, "opt": tx.init(params0)}, mesh)
+    step = jax.jit(functools.partial(train.train_step, model=s.model, tx=tx,
+                                     config=cfg), donate_argnums=(0,))
+    for i, idx in enumerate(batches):
+      b = parallel.shard_batch(ip.make_batch(tr, idx, s.boundaries,
+                                             cfg.batch_size, s.ds.phone_table),
+                               mesh)
+      state, m = step(state, b, jax.random.fold_in(s.rng, i), jnp.int32(i))
+    self.assertEqual(len(state["params"]["acoustic_net"]["in_proj"]["kernel"]
+                         .sharding.device_set), len(devices))
+    return jax.device_get(state["params"]), float(m["loss_sum"])
+
   def test_two_devices_equal_one(self):
     self.assertGreaterEqual(jax.device_count(), 2)
     cfg = dataclasses.replace(CFG, model=dataclasses.replace(CFG.model, dropout=0.1))
     s = train.setup(cfg, self.data)
-    tr = s.ds.splits["train"]
-    batches = ip.epoch_batches(tr.lengths, s.boundaries, cfg.batch_size, 0, 0)[:2]
-    # Plain SGD: Adam's m / sqrt(v) turns float-rounding differences of
-    # near-zero gradients into +-lr steps, which would hide what is compared.
+    # Plain SGD: every parameter agrees to float rounding.
     tx = optax.sgd(0.5)
-    params0 = jax.device_get(train.initial_state(cfg, s)["params"])
-    results = []
-    for devices in (jax.devices()[:1], jax.devices()[:2]):
-      mesh = parallel.data_mesh(devices)
-      state = parallel.replicate({"params": params0, "opt": tx.init(params0)}, mesh)
-      step = jax.jit(functools.partial(train.train_step, model=s.model, tx=tx,
-                                       config=cfg), donate_argnums=(0,))
-      for i, idx in enumerate(batches):
-        b = parallel.shard_batch(ip.make_batch(tr, idx, s.boundaries, cfg.batch_size,
-                                               s.ds.phone_table), mesh)
-        state, m = step(state, b, jax.random.fold_in(s.rng, i), jnp.int32(i))
-      self.assertEqual(len(state["params"]["acoustic_net"]["in_proj"]["kernel"]
-                           .sharding.device_set), len(devices))
-      results.append((jax.device_get(state["params"]), float(m["loss_sum"])))
-    (p1, l1), (p2, l2) = results
+    (p1, l1), (p2, l2) = (self._steps_on(d, tx, cfg, s)
+                          for d in (jax.devices()[:1], jax.devices()[:2]))
     self.assertAlmostEqual(l1, l2, places=4)
     jax.tree.map(lambda a, b: np.testing.assert_allclose(a, b, atol=2e-5), p1, p2)
+
+  def test_two_devices_equal_one_adam(self):
+    # The optimiser of training.  Adam's step is about lr * sign(g) wherever
+    # |g| >> eps, so a gradient that is float-rounding noise around 0 (summed
+    # in another order over two devices) can move its weight by up to
+    # +-lr per step.  Tolerance: every weight within 1e-6 + 2 lr of the
+    # single-device run, and 99.9 % of them within 1e-6; the loss to 1e-4.
+    cfg = dataclasses.replace(CFG, model=dataclasses.replace(CFG.model, dropout=0.1))
+    s = train.setup(cfg, self.data)
+    (p1, l1), (p2, l2) = (self._steps_on(d, s.tx, cfg, s, num_steps=3)
+                          for d in (jax.devices()[:1], jax.devices()[:2]))
+    self.assertAlmostEqual(l1, l2, places=4)
+    diff = np.concatenate([np.abs(a - b).ravel() for a, b in
+                           zip(jax.tree.leaves(p1), jax.tree.leaves(p2))])
+    self.assertLessEqual(diff.max(), 1e-6 + 2 * cfg.lr)
+    self.assertGreaterEqual(np.mean(diff <= 1e-6), 0.999)
+
+  def test_sharded_evaluation_equals_unsharded(self):
+    s = train.setup(CFG, self.data)
+    params = jax.device_get(train.initial_state(CFG, s)["params"])
+    dev = s.ds.splits["dev"]
+    out = []
+    for devices in (jax.devices()[:1], jax.devices()[:2]):
+      mesh = parallel.data_mesh(devices)
+      ev = evaluate.Evaluator(s.model, s.ds.phone_table, s.boundaries,
+                              CFG.eval_batch_size, mesh)
+      out.append(ev(parallel.replicate(params, mesh), dev))
+    (sc1, a1), (sc2, a2) = out
+    np.testing.assert_allclose(a1["embs1"], a2["embs1"], atol=1e-5)
+    np.testing.assert_allclose(a1["embs2"], a2["embs2"], atol=1e-5)
+    for k in ("acoustic_ap", "crossview_ap"):
+      self.assertAlmostEqual(sc1[k], sc2[k], delta=1e-6)
+
+  def test_revert_to_best_inside_the_loop(self):
+    # Scripted dev scores: step 1 is the best, step 2 is worse; with
+    # patience 1 the loop must restore step 1's parameters and Adam state,
+    # divide the lr by 10 and, the lr now below min_lr, stop.
+    cfg = dataclasses.replace(CFG, eval_every_steps=1, patience=1, decay=0.1,
+                              min_lr=CFG.lr / 2, epochs=3)
+    scripted = iter([0.5, 0.1])
+    seen = []
+    real_setup = train.setup
+
+    def scripted_setup(config, data_dir):
+      s = real_setup(config, data_dir)
+      real_eval = s.evaluator
+
+      def evaluator(params, segs, id_to_word=None):
+        scores, arrays = real_eval(params, segs, id_to_word)
+        score = next(scripted, None)
+        if score is not None:   # the loop's evaluations; finish() is real
+          seen.append(jax.device_get(params))
+          scores = dict(scores, crossview_ap=score)
+        return scores, arrays
+
+      s.evaluator = evaluator
+      return s
+
+    wd = os.path.join(self.root, "revert")
+    with absltest.mock.patch.object(train, "setup", scripted_setup):
+      train.train_and_evaluate(cfg, wd, self.data)
+    self.assertLen(seen, 2)
+    rows = [json.loads(l) for l in open(os.path.join(wd, "metrics.jsonl"))]
+    self.assertEqual([(r["step"], r["improved"], r["stop"]) for r in rows],
+                     [(1, True, False), (2, False, True)])
+    self.assertAlmostEqual(rows[-1]["lr"], cfg.lr * 0.1)
+    # The state saved after the revert is step 1's, not step 2's.
+    (best_step, best), (last_step, last) = _params(wd, "best"), _params(wd)
+    self.assertEqual((best_step, last_step), (1, 2))
+    jax.tree.map(np.testing.assert_array_equal, last, best)
+    jax.tree.map(np.testing.assert_array_equal, best, seen[0])
+    self.assertFalse(all(np.array_equal(a, b) for a, b in
+                         zip(jax.tree.leaves(seen[1]), jax.tree.leaves(best))))
+    ck = Checkpoints(os.path.join(wd, "latest"))
+    opt = ck._mgr.restore(2, args=ocp.args.Composite(  # pylint: disable=protected-access
+        state=ocp.args.StandardRestore()))["state"]["opt"]
+    ck.close()
+    self.assertAlmostEqual(float(opt["hyperparams"]["learning_rate"]),
+                           cfg.lr * 0.1, places=9)
+
+  def test_steps_compile_once_per_bucket(self):
+    # Static shapes: the train step traces once per length bucket, however
+    # many epochs; evaluation once per bucket (acoustic) and once (phones).
+    cfg = dataclasses.replace(CFG, epochs=2)
+    n = cfg.num_buckets
+    real_evaluator = evaluate.Evaluator
+
+    class CountedEvaluator(real_evaluator):
+
+      def __init__(self, model, *args, **kwargs):
+        super().__init__(model, *args, **kwargs)
+
+        def acoustic(variables, feats, mask):
+          return model.apply(variables, feats, mask, method="acoustic",
+                             train=False)
+
+        def phones(variables, ph):
+          return model.apply(variables, ph, method="phones", train=False)
+
+        self._acoustic = jax.jit(chex.assert_max_traces(acoustic, n=n))
+        self._phones = jax.jit(chex.assert_max_traces(phones, n=1))
+
+    counted_step = chex.assert_max_traces(train.train_step, n=n)
+    with absltest.mock.patch.object(train, "train_step", counted_step), \
+         absltest.mock.patch.object(evaluate, "Evaluator", CountedEvaluator):
+      out = train.train_and_evaluate(cfg, os.path.join(self.root, "traces"),
+                                     self.data)
+    self.assertIn("test_crossview_ap", out)
+    chex.clear_trace_counter()
 
   def test_resume_learns_and_eval_only(self):
     cfg = dataclasses.replace(CFG, epochs=4)
