@@ -96,9 +96,16 @@ def plot_pca(path: str, arrays: dict, num_words: int = 12) -> str:
   return path
 
 
+def main(argv):
+  """``python -m awe_jax.report OUT.png LABEL=WORKDIR [LABEL=WORKDIR ...]``:
+  dev AP against training minutes of several runs in one plot."""
+  from absl import app  # pylint: disable=g-import-not-at-top
+  if len(argv) < 3 or not all("=" in a for a in argv[2:]):
+    raise app.UsageError("usage: python -m awe_jax.report OUT.png "
+                         "LABEL=WORKDIR [LABEL=WORKDIR ...]")
+  print(plot_compare(argv[1], dict(a.split("=", 1) for a in argv[2:])))
+
+
 if __name__ == "__main__":
-  # python -m awe_jax.report OUT.png LABEL=WORKDIR [LABEL=WORKDIR ...]
-  import sys  # pylint: disable=g-import-not-at-top
-  if len(sys.argv) < 3 or not all("=" in a for a in sys.argv[2:]):
-    sys.exit("usage: python -m awe_jax.report OUT.png LABEL=WORKDIR ...")
-  print(plot_compare(sys.argv[1], dict(a.split("=", 1) for a in sys.argv[2:])))
+  from absl import app  # pylint: disable=g-import-not-at-top
+  app.run(main)
