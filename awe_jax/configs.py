@@ -102,7 +102,7 @@ def default() -> Config:
 
   Pre-LN layers and SpecAugment masks on top of the plain dataclass
   defaults: measured on the embedded corpus with
-  ``experiments/sweep.py --sweep=flags`` and the one-hour comparison (README,
+  ``experiments/sweep.py --sweep=flags`` and the one-hour comparison (docs/awe.md,
   "Which encoder?"); :func:`plain` is the same model without them.
   """
   return override(plain(), **ADOPTED)

@@ -38,7 +38,7 @@ class CorpusConfig:
   synths: tuple = ("espeak-ng", "flite", "festival")
   rate_range: tuple = (0.7, 1.4)     # relative speaking rate, log-uniform
   pitch_range: tuple = (0.7, 1.4)    # relative pitch, log-uniform
-  snr_db_range: tuple = (10.0, 30.0)   # see README: DTW AP vs SNR
+  snr_db_range: tuple = (10.0, 30.0)   # see docs/awe.md: DTW AP vs SNR
   gain_db_range: tuple = (-10.0, 6.0)
   pad_s_range: tuple = (0.0, 0.15)
   colour_range: tuple = (0.0, 2.0)
