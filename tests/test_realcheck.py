@@ -51,8 +51,8 @@ def test_loader_features_and_shared_words(real):
     np.testing.assert_allclose(x.mean(0), 0.0, atol=1e-4)
   assert set(real.pronunciations) == set(real.words)
   shared = real.shared_words()
-  for w in ("a.", "z.", "zero", "twenty", "car", "ball", "hotel", "star",
-            "o'clock"):
+  for w in ("a.", "z.", "zed", "zero", "twenty", "car", "ball", "hotel",
+            "star", "o'clock"):
     assert w in shared, w
   assert "umbrella" not in shared
   # Letters: asterisk and both klettres speakers.

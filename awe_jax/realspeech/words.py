@@ -138,8 +138,10 @@ SOURCES = (
     Source("klettres-en", packages.KLETTRES, "usr/share/klettres/en",
            tuple([(f"alpha/{c.upper()}.ogg", w) for c, w in LETTERS.items()]
                  + [(f"syllab/{w}.ogg", w) for w in _KLETTRES_WORDS_EN])),
+    # British English: the letter z is "zed".
     Source("klettres-en_GB", packages.KLETTRES, "usr/share/klettres/en_GB",
-           tuple([(f"alpha/{c}.ogg", w) for c, w in LETTERS.items()]
+           tuple([(f"alpha/{c}.ogg", "zed" if c == "z" else w)
+                  for c, w in LETTERS.items()]
                  + [(f"syllab/{w}.ogg", w) for w in _KLETTRES_WORDS_GB])),
     Source("saytime", packages.SAYTIME, "usr/share/saytime", _saytime_files()),
     Source("ktuberling", packages.KTUBERLING, "usr/share/ktuberling/sounds/en",
