@@ -7,6 +7,8 @@ top-1 / top-5 / AP, and writes ``<workdir>/realcheck.json``.  The packages
 are fetched once by ``python -m awe_jax.realspeech fetch`` (scripts/setup.sh
 does it).  See docs/realspeech.md.
 """
+import os
+
 from absl import app
 from absl import flags
 
@@ -20,6 +22,8 @@ flags.DEFINE_string("data_dir", None, "the data the run was trained on "
                     "(default: the embedded corpus' directory)")
 flags.DEFINE_string("realspeech_dir", None, "the fetched packages (default: "
                     "$AWE_JAX_DATA/realspeech or <repo>/data/realspeech)")
+flags.DEFINE_string("out", None, "the JSON of the scores (default: "
+                    "<workdir>/realcheck.json)")
 flags.DEFINE_multi_enum("sources", None, list(words.SOURCE_NAMES),
                         "speaker sources to use (repeatable; default: all)")
 
@@ -33,10 +37,11 @@ def main(argv):
   if data_dir is None:
     from awe_jax.corpus import build  # pylint: disable=g-import-not-at-top
     data_dir = build.default_dir()
+  out = FLAGS.out or os.path.join(FLAGS.workdir, check.RESULT_FILE)
   result = check.run(FLAGS.workdir, data_dir, FLAGS.realspeech_dir,
-                     FLAGS.sources)
+                     FLAGS.sources, out)
   print(check.format_report(result))
-  print(f"scores in {FLAGS.workdir}/{check.RESULT_FILE}")
+  print(f"scores in {out}")
 
 
 if __name__ == "__main__":

@@ -147,8 +147,8 @@ def retrieval_scores(embs, words, word_embs, word_labels) -> dict:
 
 
 def run(workdir: str, data_dir: str, realspeech_dir: str | None = None,
-        sources=None) -> dict:
-  """Scores the run in ``workdir`` on real speech; writes ``realcheck.json``.
+        sources=None, out: str | None = None) -> dict:
+  """Scores the run in ``workdir`` on real speech; writes the scores as JSON.
 
   Args:
     workdir: a training run (``config.json``, ``best/`` or ``latest/``).
@@ -157,9 +157,10 @@ def run(workdir: str, data_dir: str, realspeech_dir: str | None = None,
     realspeech_dir: the fetched packages (default
       :func:`awe_jax.realspeech.packages.default_dir`).
     sources: speaker sources to use (default: all).
+    out: the JSON file written (default ``workdir/realcheck.json``).
 
   Returns:
-    The scores also written to ``workdir/realcheck.json``.
+    The scores also written to ``out``.
   """
   config = read_config(workdir)
   vocab = read_vocab(data_dir)
@@ -205,7 +206,7 @@ def run(workdir: str, data_dir: str, realspeech_dir: str | None = None,
     for suffix, cand in (("", own), ("+vocab", extended)):
       result[f"crossview_{name}{suffix}"] = retrieval_scores(
           embs[mask], rs.words[mask], word_embs[cand], cand_words[cand])
-  with open(os.path.join(workdir, RESULT_FILE), "w") as f:
+  with open(out or os.path.join(workdir, RESULT_FILE), "w") as f:
     json.dump(result, f, indent=1)
   return result
 
