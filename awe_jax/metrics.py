@@ -241,3 +241,61 @@ def crossview_ap(embs, labels, word_embs, word_labels, *, rows: int = 256) -> fl
   t = (1.0 - jnp.sum(a[seg] * b[col], axis=-1)) if seg.size else jnp.zeros(0)
   return _blocked_ap(a, jnp.asarray(lab), b, jnp.asarray(wlab), t,
                      triangular=False, rows=rows)
+
+
+# ---------------------------------------------------------------------------
+# Cross-view retrieval: each segment ranks the written words.
+# ---------------------------------------------------------------------------
+
+
+def crossview_ranks(distances: np.ndarray, targets) -> np.ndarray:
+  """Rank of each segment's own word among all words.
+
+  Args:
+    distances: ``[n, m]`` distance of each segment to each written word.
+    targets: ``[n]`` int, the column holding each segment's own word.
+
+  Returns:
+    ``[n]`` int64 ranks, 1 = the own word is the nearest: 1 + the number of
+    words strictly nearer than the own word (ties count in the segment's
+    favour).
+  """
+  distances = np.asarray(distances)
+  targets = np.asarray(targets)
+  if distances.ndim != 2 or targets.shape != distances.shape[:1]:
+    raise ValueError(f"expected [n, m] distances and [n] targets, got "
+                     f"{distances.shape} and {targets.shape}")
+  own = np.take_along_axis(distances, targets[:, None], axis=1)
+  return 1 + np.sum(distances < own, axis=1)
+
+
+def crossview_topk(embs, labels, word_embs, word_labels, ks=(1, 5)) -> dict:
+  """Share of segments whose own word is among the ``k`` nearest words
+  (cosine distance).
+
+  Args:
+    embs: ``[n, E]`` acoustic embeddings.
+    labels: ``[n]`` their words; each must be among ``word_labels``.
+    word_embs: ``[m, E]`` phone-view embeddings.
+    word_labels: ``[m]`` distinct words.
+    ks: the cut-offs.
+
+  Returns:
+    ``{k: accuracy}``; equals ``sklearn.metrics.top_k_accuracy_score`` with
+    scores ``-distance`` when there are no ties.
+  """
+  word_labels = np.asarray(word_labels)
+  index = {w: i for i, w in enumerate(word_labels.tolist())}
+  if len(index) != len(word_labels):
+    raise ValueError("word_labels must be distinct")
+  missing = sorted({w for w in np.asarray(labels).tolist() if w not in index})
+  if missing:
+    raise ValueError(f"{len(missing)} segment word(s) are not among the "
+                     f"candidate words, e.g. {missing[:5]}")
+  targets = np.asarray([index[w] for w in np.asarray(labels).tolist()])
+  unit = lambda x: x / np.maximum(np.linalg.norm(x, axis=1, keepdims=True),
+                                  1e-12)
+  d = 1.0 - unit(np.asarray(embs, np.float64)) @ unit(
+      np.asarray(word_embs, np.float64)).T
+  ranks = crossview_ranks(d, targets)
+  return {k: float(np.mean(ranks <= k)) for k in ks}

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # One idempotent set-up for a fresh machine: Debian packages the spoken-word
 # corpus needs, a virtual environment in .venv with the pinned Python
-# packages, and this project installed in it (editable).  Safe to re-run: each
-# step is skipped when already done.
+# packages, this project installed in it (editable), and the recordings of
+# the real-speech check.  Safe to re-run: each step is skipped when already
+# done.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -40,3 +41,8 @@ if [ ! -f "$stamp" ]; then
   rm -f .venv/.setup-*
   touch "$stamp"
 fi
+
+# The real-speech check's recordings (Debian packages at pinned versions,
+# SHA-256 checked, extracted into $AWE_JAX_DATA/realspeech or
+# data/realspeech) and their cached features; skipped once done.
+.venv/bin/python -m awe_jax.realspeech fetch
