@@ -14,6 +14,7 @@ import contextlib
 import csv
 import dataclasses
 import fcntl
+import functools
 import json
 import multiprocessing
 import os
@@ -26,19 +27,24 @@ from awe_jax import data as data_lib
 from awe_jax.corpus import degrade
 from awe_jax.corpus import features
 from awe_jax.corpus import lexicon as lexicon_lib
+from awe_jax.corpus import perturb
 from awe_jax.corpus import plan as plan_lib
 from awe_jax.corpus import voices as voices_lib
+from jaxtk.errors import DataError
 from jaxtk.progress import progress
 
 MARKER = "COMPLETE"
 CHUNK = 32   # tokens per work item (one festival process each)
 
 
-def default_dir(small: bool = False) -> str:
-  """``$AWE_JAX_DATA/corpus[-small]``, else ``<repo>/data/corpus[-small]``."""
+def default_dir(small: bool = False, size: str | None = None) -> str:
+  """``$AWE_JAX_DATA/corpus[-SIZE]``, else ``<repo>/data/corpus[-SIZE]``
+  (``size``: small, default or large; ``small=True`` means small)."""
+  size = size or ("small" if small else "default")
   root = (os.environ.get("AWE_JAX_DATA")
           or os.path.join(lexicon_lib.REPO, "data"))
-  return os.path.join(root, "corpus-small" if small else "corpus")
+  return os.path.join(root, "corpus" if size == "default" else
+                      f"corpus-{size}")
 
 
 def is_complete(data_dir: str, cfg: plan_lib.CorpusConfig) -> bool:
@@ -71,6 +77,22 @@ def ensure_corpus(small: bool = False, data_dir=None) -> str:
   return data_dir
 
 
+def require_corpus(size: str, data_dir=None) -> str:
+  """The finished corpus of ``size`` (never built here: the large one takes
+  hours, see docs/voices.md).
+
+  Raises:
+    DataError: it is not complete; names the command that builds it.
+  """
+  cfg = plan_lib.SIZES[size]
+  data_dir = data_dir or default_dir(size=size)
+  if not is_complete(data_dir, cfg):
+    raise DataError(os.path.join(data_dir, MARKER), f"the {size} corpus "
+                    f"(config {cfg.digest()}) is not built; build or resume it "
+                    f"with: python -m awe_jax.corpus build --size {size}")
+  return data_dir
+
+
 @contextlib.contextmanager
 def build_lock(data_dir: str):
   """One builder per directory at a time (e.g. a test session and a training
@@ -94,7 +116,7 @@ def _render_chunk(args):
     clean = voices_lib.synthesise(todo[0].voice,
                                   [(t.word, t.rate, t.pitch) for t in todo])
     for t, (audio, sr) in zip(todo, clean):
-      y = degrade.telephone(audio, sr, t.degrade)
+      y = _degrade(audio, sr, t)
       path = _wav_path(data_dir, t)
       sf.write(path + ".tmp.wav", y, degrade.SAMPLE_RATE, subtype="PCM_16")
       os.replace(path + ".tmp.wav", path)
@@ -105,6 +127,25 @@ def _render_chunk(args):
   return out, len(todo)
 
 
+def _degrade(audio, sr, tok):
+  """The token's waveform augmentation, then its noise, level and channel."""
+  a = tok.augment
+  if a.speed != 1.0:
+    audio = perturb.speed(audio, a.speed)
+  if a.vtlp != 1.0:
+    audio = perturb.vtlp(audio, a.vtlp)
+  if a.rt60 > 0:
+    rng = np.random.default_rng(tok.degrade.noise_seed + 1)
+    audio = perturb.reverberate(
+        audio, perturb.room_impulse_response(a.rt60, sr, rng))
+  if a.channel == perturb.Channel.TELEPHONE.value:
+    return degrade.telephone(audio, sr, tok.degrade)
+  kind = perturb.Channel(a.channel)
+  return degrade.telephone(audio, sr, tok.degrade,
+                           band_limit=kind in perturb.BAND_LIMITED,
+                           codec=functools.partial(perturb.codec, kind=kind))
+
+
 def _chunks(tokens):
   by_voice = {}
   for t in tokens:
@@ -113,7 +154,9 @@ def _chunks(tokens):
   for vid in sorted(by_voice):
     ts = by_voice[vid]
     out += [ts[i:i + CHUNK] for i in range(0, len(ts), CHUNK)]
-  return out
+  # Work in a fixed shuffled order, so that a build stopped part-way (the
+  # large one takes hours) has a mix of every voice on disk.
+  return [out[i] for i in np.random.default_rng(0).permutation(len(out))]
 
 
 def _drop_stale(data_dir, tokens):
@@ -122,7 +165,8 @@ def _drop_stale(data_dir, tokens):
   old = {}
   if os.path.exists(path):
     with open(path, newline="") as f:
-      old = {r["utt_id"]: r for r in csv.DictReader(f)}
+      old = {r["utt_id"]: {**plan_lib.NO_AUGMENT_ROW, **r}
+             for r in csv.DictReader(f)}
   rows = {t.utt_id: t.row() for t in tokens}
   removed = 0
   wav_root = os.path.join(data_dir, "wav")
@@ -164,7 +208,7 @@ def build(cfg: plan_lib.CorpusConfig, data_dir: str, *, jobs: int = 2,
   """
   start = time.time()
   voices_lib.check_synthesisers(cfg.synths)
-  lexicon = lexicon_lib.load_lexicon()
+  lexicon = lexicon_lib.load_lexicon(cfg.lexicon_path())
   tokens, split_words = plan_lib.make_plan(cfg, lexicon)
   voices_lib.check_voices(sorted({t.voice for t in tokens}, key=lambda v: v.id))
   marker = os.path.join(data_dir, MARKER)
