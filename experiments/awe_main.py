@@ -1,9 +1,11 @@
 """Trains and evaluates multi-view transformer acoustic word embeddings.
 
 Default: a modest model on the embedded spoken-word corpus (built on first
-use), under 10 minutes on 2 CPU cores.  The paper's configuration::
+use), under 10 minutes on 2 CPU cores.  The paper's configuration, and the
+large recipe on the ``--size large`` corpus (docs/voices.md)::
 
   python experiments/awe_main.py --config=paper
+  python experiments/awe_main.py --config=large --workdir=runs/awe-large
   python experiments/awe_main.py --layers=4 --heads=16   # phone view only
 
 Flags override the chosen config; ``--flagfile`` works as in any absl app.
@@ -16,14 +18,17 @@ from absl import flags
 from absl import logging
 
 from awe_jax import configs
+from jaxtk import errors
 from jaxtk import logs
 from jaxtk import xla_cpu
 
 FLAGS = flags.FLAGS
-flags.DEFINE_enum("config", "default", ["default", "paper", "codebase"],
+flags.DEFINE_enum("config", "default", ["default", "paper", "codebase",
+                                        "large"],
                   "base config (awe_jax/configs.py): default (modest "
                   "transformer), paper (Rhodes & Bains), codebase (Settle et "
-                  "al.'s BiGRU recipe); flags below override it")
+                  "al.'s BiGRU recipe), large (wider, for the large corpus); "
+                  "flags below override it")
 flags.DEFINE_enum("encoder", None, ["transformer", "bigru", "bilstm"],
                   "encoder of both views; bigru/bilstm are the codebase's "
                   "architecture (6 + 2 layers, 512 units per direction)")
@@ -57,7 +62,11 @@ flags.DEFINE_integer("patience", None, "evaluations without a better dev "
                      "cross-view AP before the lr is divided by 10")
 flags.DEFINE_integer("eval_every_steps", None, "0: evaluate dev once per epoch")
 flags.DEFINE_string("data_dir", None, "agwe or Kaldi data directory "
-                    "(default: the embedded corpus, built on first use)")
+                    "(default: the embedded corpus of --corpus_size)")
+flags.DEFINE_enum("corpus_size", None, ["small", "default", "large"],
+                  "embedded corpus when --data_dir is not given (default: "
+                  "large for --config=large, else default, built on first "
+                  "use; the large one must be built first, docs/voices.md)")
 flags.DEFINE_string("workdir", "runs/awe", "checkpoints, logs, embeddings, plots")
 flags.DEFINE_integer("seed", None, "parameters, dropout and data order")
 flags.DEFINE_bool("eval_only", False, "score the best checkpoint of --workdir")
@@ -78,7 +87,7 @@ _TOP_FLAGS = ("margin", "topk", "min_topk", "batch_size", "lr", "grad_clip", "ep
 
 def config_from_flags() -> configs.Config:
   base = {"default": configs.default, "paper": configs.paper,
-          "codebase": configs.codebase}[FLAGS.config]()
+          "codebase": configs.codebase, "large": configs.large}[FLAGS.config]()
   model = dataclasses.replace(base.model, **{
       field: FLAGS[name].value for name, field in _MODEL_FLAGS.items()
       if FLAGS[name].value is not None})
@@ -98,7 +107,14 @@ def main(argv):
   data_dir = FLAGS.data_dir
   if data_dir is None:
     from awe_jax import corpus  # pylint: disable=g-import-not-at-top
-    data_dir = corpus.ensure_corpus()
+    size = FLAGS.corpus_size or (
+        "large" if FLAGS.config == "large" else "default")
+    try:
+      data_dir = (corpus.require_corpus(size) if size == "large" else
+                  corpus.ensure_corpus(small=size == "small"))
+    except errors.DataError as e:
+      print(f"error: {e}", file=sys.stderr)
+      sys.exit(1)
   logging.info("config: %s", config)
   if FLAGS.eval_only:
     out = train.evaluate_only(config, FLAGS.workdir, data_dir)

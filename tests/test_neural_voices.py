@@ -6,10 +6,13 @@ import dataclasses
 import numpy as np
 import pytest
 
+from awe_jax import configs
+from awe_jax import corpus
 from awe_jax.corpus import lexicon
 from awe_jax.corpus import neural
 from awe_jax.corpus import plan
 from awe_jax.corpus import voices
+from jaxtk.errors import DataError
 
 
 def _sane_word(audio, sr):
@@ -115,3 +118,9 @@ def test_earlier_sizes_keep_their_digest():
   # The default corpus on disk must not be rebuilt by the large size's code.
   assert plan.DEFAULT.digest() == "95459f1e69505244"
   assert plan.SMALL.digest() == "1cff847d8aab4310"
+
+
+def test_large_recipe_needs_the_built_large_corpus(tmp_path):
+  with pytest.raises(DataError, match="build --size large"):
+    corpus.require_corpus("large", data_dir=str(tmp_path))
+  assert configs.large().model.d_model > configs.default().model.d_model

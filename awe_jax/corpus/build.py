@@ -116,7 +116,7 @@ def _render_chunk(args):
     clean = voices_lib.synthesise(todo[0].voice,
                                   [(t.word, t.rate, t.pitch) for t in todo])
     for t, (audio, sr) in zip(todo, clean):
-      y = _degrade(audio, sr, t)
+      y = render(audio, sr, t)
       path = _wav_path(data_dir, t)
       sf.write(path + ".tmp.wav", y, degrade.SAMPLE_RATE, subtype="PCM_16")
       os.replace(path + ".tmp.wav", path)
@@ -127,8 +127,9 @@ def _render_chunk(args):
   return out, len(todo)
 
 
-def _degrade(audio, sr, tok):
-  """The token's waveform augmentation, then its noise, level and channel."""
+def render(audio, sr, tok):
+  """Clean ``[S]`` audio at ``sr`` -> the token's stored 8 kHz ``[S']``: its
+  waveform augmentation, then its noise, level and channel."""
   a = tok.augment
   if a.speed != 1.0:
     audio = perturb.speed(audio, a.speed)
