@@ -124,3 +124,11 @@ def test_large_recipe_needs_the_built_large_corpus(tmp_path):
   with pytest.raises(DataError, match="build --size large"):
     corpus.require_corpus("large", data_dir=str(tmp_path))
   assert configs.large().model.d_model > configs.default().model.d_model
+
+
+def test_bad_channel_or_lexicon_lists_the_allowed_ones():
+  with pytest.raises(ValueError, match="gsm.*opus"):
+    plan.make_plan(dataclasses.replace(
+        plan.SMALL, channel_weights=(("fax", 1.0),)))
+  with pytest.raises(ValueError, match="frequent, selected"):
+    dataclasses.replace(plan.SMALL, lexicon="all").lexicon_path()

@@ -16,6 +16,7 @@ from awe_jax.corpus import degrade
 from awe_jax.corpus import lexicon as lexicon_lib
 from awe_jax.corpus import perturb
 from awe_jax.corpus import voices as voices_lib
+from jaxtk import configs
 
 SPLITS = ("train", "dev", "test")
 # Bump when synthesis, degradation or features change, so caches rebuild.
@@ -68,10 +69,16 @@ class CorpusConfig:
             or self.channel_weights != (("telephone", 1.0),))
 
   def lexicon_path(self) -> str:
-    if self.lexicon not in LEXICONS:
-      raise ValueError(f"CorpusConfig.lexicon={self.lexicon!r}; expected one "
-                       f"of {sorted(LEXICONS)}")
-    return LEXICONS[self.lexicon]
+    return LEXICONS[configs.choice("lexicon", self.lexicon, sorted(LEXICONS))]
+
+  def channels(self) -> list:
+    """``[(perturb.Channel, weight)]`` of ``channel_weights``.
+
+    Raises:
+      ValueError: a name is not a channel; lists the allowed ones.
+    """
+    return [(configs.choice("channel_weights", c, perturb.Channel), w)
+            for c, w in self.channel_weights]
 
   def digest(self) -> str:
     """16 hex digits naming the config, voice list, lexicon and VERSION."""
@@ -201,6 +208,7 @@ def make_plan(cfg: CorpusConfig, lexicon: dict | None = None,
   if lexicon is None:
     lexicon = lexicon_lib.load_lexicon(cfg.lexicon_path())
   voices = voices_lib.all_voices() if voices is None else voices
+  cfg.channels()   # fails early on a bad channel name
   rng = np.random.default_rng(cfg.seed)
   words = split_words(lexicon, cfg, rng)
   by_split = split_voices(voices, cfg, rng)
@@ -240,7 +248,7 @@ def make_plan(cfg: CorpusConfig, lexicon: dict | None = None,
 
 
 def _draw_augment(cfg: CorpusConfig, rng) -> AugmentParams:
-  names = [perturb.Channel(c).value for c, _ in cfg.channel_weights]
+  names = [c.value for c, _ in cfg.channels()]
   p = np.asarray([w for _, w in cfg.channel_weights], np.float64)
   lo, hi = np.log(cfg.speed_range)
   speed = float(np.exp(rng.uniform(lo, hi)))
