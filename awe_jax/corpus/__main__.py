@@ -27,6 +27,7 @@ from awe_jax.corpus import lexicon as lexicon_lib
 from awe_jax.corpus import neural
 from awe_jax.corpus import plan as plan_lib
 from awe_jax.corpus import voices as voices_lib
+from jaxtk import errors
 
 
 def _size(args):
@@ -50,6 +51,9 @@ def cmd_fetch_voices(args):
 def cmd_build(args):
   cfg = _config(args)
   data_dir = _dir(args)
+  if args.snapshot:
+    build_lib.snapshot(cfg, data_dir, args.snapshot)
+    return
   with build_lib.build_lock(data_dir):
     if build_lib.is_complete(data_dir, cfg) and not args.force:
       print(f"corpus in {data_dir} is complete (config {cfg.digest()}); "
@@ -184,6 +188,10 @@ def main(argv=None):
                    "<repo>/data/corpus[-SIZE]")
     s.add_argument("--jobs", type=int, default=2, help="worker processes")
   sub.choices["build"].add_argument("--force", action="store_true")
+  sub.choices["build"].add_argument(
+      "--snapshot", metavar="OUT_DIR", default=None,
+      help="write the features of the tokens built so far to OUT_DIR (for "
+      "training while a long build goes on); synthesises nothing")
   sub.choices["dtw-ap"].add_argument("--n", type=int, default=1000)
   sub.choices["dtw-ap"].add_argument("--split", default="dev")
   args = p.parse_args(argv)
@@ -193,7 +201,7 @@ def main(argv=None):
      "voice-speed": cmd_voice_speed,
      "augment-ap": cmd_augment_ap}[args.cmd](args)
   except (voices_lib.SynthesiserMissing, voices_lib.SynthesisError,
-          neural.AssetError) as e:
+          neural.AssetError, errors.DataError) as e:
     sys.exit(f"error: {e}")
 
 

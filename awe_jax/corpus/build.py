@@ -236,15 +236,7 @@ def build(cfg: plan_lib.CorpusConfig, data_dir: str, *, jobs: int = 2,
       synthesised += n
       bar.update(len(out))
   bar.close()
-  words = sorted({t.word for t in tokens})
-  data_lib.write_vocab(os.path.join(data_dir, "vocab.json"),
-                       {w: lexicon[w] for w in words},
-                       list(lexicon_lib.PHONES))
-  for split in plan_lib.SPLITS:
-    utts = {t.utt_id: (feats[t.utt_id], [t.word], [0],
-                       [len(feats[t.utt_id])])
-            for t in tokens if t.split == split}
-    data_lib.write_split(data_dir, split, utts)
+  _write_features(data_dir, tokens, feats, lexicon)
   info = {"config": dataclasses.asdict(cfg), "config_hash": cfg.digest(),
           "synthesised": synthesised, "reused_wavs": len(tokens) - synthesised,
           "removed_stale_wavs": stale,
@@ -256,6 +248,55 @@ def build(cfg: plan_lib.CorpusConfig, data_dir: str, *, jobs: int = 2,
     f.write(cfg.digest() + "\n")
   if not quiet:
     print(format_summary(info, data_dir))
+  return info
+
+
+def _write_features(out_dir, tokens, feats, lexicon):
+  """vocab.json (every word of ``tokens``) and one HDF5 pair per split."""
+  words = sorted({t.word for t in tokens})
+  data_lib.write_vocab(os.path.join(out_dir, "vocab.json"),
+                       {w: lexicon[w] for w in words},
+                       list(lexicon_lib.PHONES))
+  for split in plan_lib.SPLITS:
+    utts = {t.utt_id: (feats[t.utt_id], [t.word], [0],
+                       [len(feats[t.utt_id])])
+            for t in tokens if t.split == split}
+    data_lib.write_split(out_dir, split, utts)
+
+
+def snapshot(cfg: plan_lib.CorpusConfig, data_dir: str, out_dir: str,
+             quiet: bool = False) -> dict:
+  """Features of the tokens of a part-built corpus whose WAVs are on disk,
+  written to ``out_dir`` (agwe layout, no ``COMPLETE`` marker), so that
+  training can start while the build goes on.  Reads ``data_dir`` only and
+  takes no lock: WAVs appear there atomically.
+
+  Returns:
+    The summary also written to ``out_dir/build_info.json``.
+
+  Raises:
+    DataError: some split has no token on disk yet.
+  """
+  lexicon = lexicon_lib.load_lexicon(cfg.lexicon_path())
+  tokens, split_words = plan_lib.make_plan(cfg, lexicon)
+  present = [t for t in tokens if os.path.exists(_wav_path(data_dir, t))]
+  empty = sorted(set(plan_lib.SPLITS) - {t.split for t in present})
+  if empty:
+    raise DataError(os.path.join(data_dir, "wav"), f"no WAV yet for split(s) "
+                    f"{empty}; let the build run longer")
+  os.makedirs(out_dir, exist_ok=True)
+  feats = {}
+  for t in progress(present, desc="features", unit="tok", disable=quiet):
+    y, sr = sf.read(_wav_path(data_dir, t), dtype="float32")
+    feats[t.utt_id] = features.mfcc39(y, sr)
+  _write_features(out_dir, present, feats, lexicon)
+  info = {"config_hash": cfg.digest(), "source": data_dir,
+          "tokens_on_disk": len(present), "tokens_planned": len(tokens),
+          "splits": _summary(out_dir, present, split_words)}
+  with open(os.path.join(out_dir, "build_info.json"), "w") as f:
+    json.dump(info, f, indent=1)
+  if not quiet:
+    print(f"{len(present)} of {len(tokens)} tokens of {data_dir} -> {out_dir}")
   return info
 
 
