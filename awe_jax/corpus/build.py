@@ -112,10 +112,15 @@ def _render_chunk(args):
   ``[(utt_id, feats [T, 39])]`` computed from the stored WAVs."""
   data_dir, toks = args
   todo = [t for t in toks if not os.path.exists(_wav_path(data_dir, t))]
-  if todo:
-    clean = voices_lib.synthesise(todo[0].voice,
-                                  [(t.word, t.rate, t.pitch) for t in todo])
-    for t, (audio, sr) in zip(todo, clean):
+  # Festival says a whole chunk in one process (its start-up is slow); the
+  # others store each token as soon as it is made, so a stopped build loses
+  # at most one token per worker.
+  groups = ([todo] if todo and todo[0].voice.synth == "festival"
+            else [[t] for t in todo])
+  for group in groups:
+    clean = voices_lib.synthesise(group[0].voice,
+                                  [(t.word, t.rate, t.pitch) for t in group])
+    for t, (audio, sr) in zip(group, clean):
       y = render(audio, sr, t)
       path = _wav_path(data_dir, t)
       sf.write(path + ".tmp.wav", y, degrade.SAMPLE_RATE, subtype="PCM_16")
