@@ -48,7 +48,7 @@ def test_piper_says_one_word_and_length_scale_slows_it():
   assert 1.2 < long.size / short.size < 2.0
 
 
-def test_neural_voices_go_through_synthesise_with_pitch():
+def test_neural_voices_go_through_synthesise():
   out = voices.synthesise(voices.Voice("piper", voices.PIPER_VOICE, "joe"),
                           [("seven", 1.0, 1.0)])
   (audio, sr), = out
