@@ -9,14 +9,20 @@
   augment-ap    MFCC+DTW AP of N words said by a few voices, with each
                 waveform augmentation of --size large alone (lower AP: more
                 acoustic variety).
+  real-match    how close each voice is to real recordings of words
+                (``DIR/*_word.ogg``): MFCC+DTW AP and top-1 of real tokens
+                against the voice saying the same words.
 """
 import argparse
 import dataclasses
+import glob
 import os
 import sys
 import time
 
 import numpy as np
+import scipy.spatial.distance
+import soundfile as sf
 
 from awe_jax import data as data_lib
 from awe_jax.corpus import build as build_lib
@@ -158,6 +164,47 @@ def cmd_augment_ap(args):
           f"({len(items)} tokens, {len(words)} words)")
 
 
+def cmd_real_match(args):
+  from awe_jax import dtw  # pylint: disable=g-import-not-at-top
+  from awe_jax import metrics  # pylint: disable=g-import-not-at-top
+  lex = lexicon_lib.load_lexicon(lexicon_lib.CMUDICT_PATH)
+  paths = sorted(glob.glob(os.path.join(args.real_dir, "*.ogg"))
+                 + glob.glob(os.path.join(args.real_dir, "*.wav")))
+  real = {}
+  for path in paths:
+    word = os.path.splitext(os.path.basename(path))[0].split("_")[-1].lower()
+    if word in lex and word not in real:
+      real[word] = path
+  words = sorted(real)[:args.n]
+  if not words:
+    raise errors.DataError(args.real_dir, "no *.ogg/*.wav named by a CMUdict "
+                           "word (the last _-separated part of the name)")
+  # Both sides go through the same clean chain: 40 dB SNR, whole band.
+  d = degrade.DegradeParams(40.0, 0.0, 0.05, 0.05, 1.0, 0.0, 0)
+  aug = plan_lib.AugmentParams(channel=perturb.Channel.WIDEBAND.value)
+
+  def feats(voice, word, audio, sr):
+    tok = plan_lib.Token("x", "test", word, voice, 1.0, 1.0, d, aug)
+    return features.mfcc39(build_lib.render(audio, sr, tok))
+  real_feats = []
+  for w in words:
+    audio, sr = sf.read(real[w], dtype="float32", always_2d=True)
+    real_feats.append(feats(None, w, audio.mean(axis=1), sr))
+  by_id = {v.id: v for v in voices_lib.all_voices()}
+  n = len(words)
+  same = np.equal.outer(np.arange(n), np.arange(n))
+  print(f"{n} real words of {args.real_dir}")
+  for vid in args.voices.split(","):
+    voice = by_id[vid]
+    clean = voices_lib.synthesise(voice, [(w, 1.0, 1.0) for w in words])
+    synth = [feats(voice, w, a, sr) for w, (a, sr) in zip(words, clean)]
+    full = scipy.spatial.distance.squareform(dtw.dtw_pdist(real_feats + synth))
+    cross = full[:n, n:]   # [real, synthetic]
+    ap = metrics.average_precision(cross.ravel(), same.ravel())
+    top1 = float(np.mean(cross.argmin(axis=1) == np.arange(n)))
+    print(f"{vid:32s} MFCC+DTW real-vs-voice AP {ap:.4f}, top-1 {top1:.3f}")
+
+
 def main(argv=None):
   p = argparse.ArgumentParser(prog="python -m awe_jax.corpus",
                               description=__doc__.split("\n")[0])
@@ -168,6 +215,15 @@ def main(argv=None):
   aug.add_argument("--voices", default="espeak-ng:en-us+m1,espeak-ng:en-gb+f2,"
                    "flite:slt,festival:kal_diphone",
                    help="comma-separated voice ids (synth:name)")
+  real = sub.add_parser("real-match")
+  real.add_argument("--real-dir", required=True,
+                    help="recordings named by word, e.g. ktuberling's "
+                    "usr/share/ktuberling/sounds/en")
+  real.add_argument("--n", type=int, default=69, help="at most N words")
+  real.add_argument("--voices", default="espeak-ng:en-us,flite:slt,"
+                    "festival:kal_diphone,kokoro:af_heart,kokoro:am_adam,"
+                    "kokoro:bm_george,piper:en_US-joe-medium",
+                    help="comma-separated voice ids (synth:name)")
   speed = sub.add_parser("voice-speed")
   speed.add_argument("--n", type=int, default=20, help="words per voice")
   speed.add_argument("--synths", default="espeak-ng,flite,festival,kokoro,"
@@ -199,7 +255,8 @@ def main(argv=None):
     {"build": cmd_build, "dtw-ap": cmd_dtw_ap,
      "fetch-voices": cmd_fetch_voices,
      "voice-speed": cmd_voice_speed,
-     "augment-ap": cmd_augment_ap}[args.cmd](args)
+     "augment-ap": cmd_augment_ap,
+     "real-match": cmd_real_match}[args.cmd](args)
   except (voices_lib.SynthesiserMissing, voices_lib.SynthesisError,
           neural.AssetError, errors.DataError) as e:
     sys.exit(f"error: {e}")
