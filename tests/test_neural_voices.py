@@ -5,9 +5,11 @@ import dataclasses
 
 import numpy as np
 import pytest
+import soundfile as sf
 
 from awe_jax import configs
 from awe_jax import corpus
+from awe_jax.corpus import __main__ as cli
 from awe_jax.corpus import lexicon
 from awe_jax.corpus import neural
 from awe_jax.corpus import plan
@@ -132,3 +134,16 @@ def test_bad_channel_or_lexicon_lists_the_allowed_ones():
         plan.SMALL, channel_weights=(("fax", 1.0),)))
   with pytest.raises(ValueError, match="frequent, selected"):
     dataclasses.replace(plan.SMALL, lexicon="all").lexicon_path()
+
+
+def test_real_match_finds_a_voice_in_its_own_recordings(tmp_path, capsys):
+  words = ["water", "seven", "garden", "yellow"]
+  voice = voices.Voice("espeak-ng", "en-us", "espeak-default")
+  for w, (audio, sr) in zip(words, voices.synthesise(
+      voice, [(w, 1.0, 1.0) for w in words])):
+    sf.write(str(tmp_path / f"take1_{w}.wav"), audio, sr)
+  cli.main(["real-match", "--real-dir", str(tmp_path), "--voices",
+            voice.id])
+  out = capsys.readouterr().out
+  assert "4 real words" in out
+  assert "AP 1.0000, top-1 1.000" in out

@@ -167,7 +167,7 @@ def cmd_augment_ap(args):
 def cmd_real_match(args):
   from awe_jax import dtw  # pylint: disable=g-import-not-at-top
   from awe_jax import metrics  # pylint: disable=g-import-not-at-top
-  lex = lexicon_lib.load_lexicon(lexicon_lib.CMUDICT_PATH)
+  lex = lexicon_lib.words()
   paths = sorted(glob.glob(os.path.join(args.real_dir, "*.ogg"))
                  + glob.glob(os.path.join(args.real_dir, "*.wav")))
   real = {}
