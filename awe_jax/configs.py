@@ -114,6 +114,16 @@ def plain() -> Config:
   return Config()
 
 
+def large() -> Config:
+  """For the ``--size large`` corpus (3,500 word types, 64,000 tokens, neural
+  voices, augmentation; docs/voices.md): the default recipe twice as wide,
+  with a 4-layer acoustic view, evaluated twice per epoch and run until the
+  plateau schedule's learning rate falls below ``min_lr`` (cap: 60 epochs;
+  hours on two CPU cores, resumable)."""
+  return override(default(), d_model=256, d_ff=512, acoustic_layers=4,
+                  epochs=60, eval_every_steps=90)
+
+
 def paper() -> Config:
   """Rhodes & Bains' test-set model; runs until lr < 1e-7 (cap: 100 epochs)."""
   return Config(

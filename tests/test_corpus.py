@@ -205,3 +205,21 @@ def test_whole_cmudict_uses_the_39_phones_and_keeps_variants():
   # The corpus' selected entries agree with the whole dictionary.
   for word, pron in lexicon.load_lexicon().items():
     assert pron in prons[word], word
+
+
+def test_snapshot_of_a_part_built_corpus_has_the_tokens_on_disk(tiny,
+                                                                tmp_path):
+  part = str(tmp_path / "part")
+  shutil.copytree(tiny, part)
+  rows = _manifest(part)
+  gone = [r for r in rows if r["split"] == "train"][:3]
+  for r in gone:
+    os.remove(os.path.join(part, "wav", r["split"], r["utt_id"] + ".wav"))
+  out = str(tmp_path / "snap")
+  info = build_lib.snapshot(TINY, part, out, quiet=True)
+  assert info["tokens_on_disk"] == len(rows) - 3
+  assert not build_lib.is_complete(out, TINY)
+  got = _all_feats(out)
+  want = _all_feats(tiny)
+  assert len(got["train"]) == len(want["train"]) - 3
+  np.testing.assert_array_equal(got["dev"].feats[0], want["dev"].feats[0])

@@ -4,7 +4,8 @@
 it on first use; ``python -m awe_jax.corpus build`` does the same from the
 shell.
 """
-from awe_jax.corpus.build import default_dir, ensure_corpus
-from awe_jax.corpus.plan import DEFAULT, SMALL, CorpusConfig
+from awe_jax.corpus.build import default_dir, ensure_corpus, require_corpus
+from awe_jax.corpus.plan import DEFAULT, LARGE, SMALL, CorpusConfig
 
-__all__ = ["default_dir", "ensure_corpus", "CorpusConfig", "DEFAULT", "SMALL"]
+__all__ = ["default_dir", "ensure_corpus", "require_corpus", "CorpusConfig",
+           "DEFAULT", "LARGE", "SMALL"]

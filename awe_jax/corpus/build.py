@@ -14,6 +14,7 @@ import contextlib
 import csv
 import dataclasses
 import fcntl
+import functools
 import json
 import multiprocessing
 import os
@@ -26,19 +27,24 @@ from awe_jax import data as data_lib
 from awe_jax.corpus import degrade
 from awe_jax.corpus import features
 from awe_jax.corpus import lexicon as lexicon_lib
+from awe_jax.corpus import perturb
 from awe_jax.corpus import plan as plan_lib
 from awe_jax.corpus import voices as voices_lib
+from jaxtk.errors import DataError
 from jaxtk.progress import progress
 
 MARKER = "COMPLETE"
 CHUNK = 32   # tokens per work item (one festival process each)
 
 
-def default_dir(small: bool = False) -> str:
-  """``$AWE_JAX_DATA/corpus[-small]``, else ``<repo>/data/corpus[-small]``."""
+def default_dir(small: bool = False, size: str | None = None) -> str:
+  """``$AWE_JAX_DATA/corpus[-SIZE]``, else ``<repo>/data/corpus[-SIZE]``
+  (``size``: small, default or large; ``small=True`` means small)."""
+  size = size or ("small" if small else "default")
   root = (os.environ.get("AWE_JAX_DATA")
           or os.path.join(lexicon_lib.REPO, "data"))
-  return os.path.join(root, "corpus-small" if small else "corpus")
+  return os.path.join(root, "corpus" if size == "default" else
+                      f"corpus-{size}")
 
 
 def is_complete(data_dir: str, cfg: plan_lib.CorpusConfig) -> bool:
@@ -71,6 +77,22 @@ def ensure_corpus(small: bool = False, data_dir=None) -> str:
   return data_dir
 
 
+def require_corpus(size: str, data_dir=None) -> str:
+  """The finished corpus of ``size`` (never built here: the large one takes
+  hours, see docs/voices.md).
+
+  Raises:
+    DataError: it is not complete; names the command that builds it.
+  """
+  cfg = plan_lib.SIZES[size]
+  data_dir = data_dir or default_dir(size=size)
+  if not is_complete(data_dir, cfg):
+    raise DataError(os.path.join(data_dir, MARKER), f"the {size} corpus "
+                    f"(config {cfg.digest()}) is not built; build or resume it "
+                    f"with: python -m awe_jax.corpus build --size {size}")
+  return data_dir
+
+
 @contextlib.contextmanager
 def build_lock(data_dir: str):
   """One builder per directory at a time (e.g. a test session and a training
@@ -90,11 +112,16 @@ def _render_chunk(args):
   ``[(utt_id, feats [T, 39])]`` computed from the stored WAVs."""
   data_dir, toks = args
   todo = [t for t in toks if not os.path.exists(_wav_path(data_dir, t))]
-  if todo:
-    clean = voices_lib.synthesise(todo[0].voice,
-                                  [(t.word, t.rate, t.pitch) for t in todo])
-    for t, (audio, sr) in zip(todo, clean):
-      y = degrade.telephone(audio, sr, t.degrade)
+  # Festival says a whole chunk in one process (its start-up is slow); the
+  # others store each token as soon as it is made, so a stopped build loses
+  # at most one token per worker.
+  groups = ([todo] if todo and todo[0].voice.synth == "festival"
+            else [[t] for t in todo])
+  for group in groups:
+    clean = voices_lib.synthesise(group[0].voice,
+                                  [(t.word, t.rate, t.pitch) for t in group])
+    for t, (audio, sr) in zip(group, clean):
+      y = render(audio, sr, t)
       path = _wav_path(data_dir, t)
       sf.write(path + ".tmp.wav", y, degrade.SAMPLE_RATE, subtype="PCM_16")
       os.replace(path + ".tmp.wav", path)
@@ -105,6 +132,26 @@ def _render_chunk(args):
   return out, len(todo)
 
 
+def render(audio, sr, tok):
+  """Clean ``[S]`` audio at ``sr`` -> the token's stored 8 kHz ``[S']``: its
+  waveform augmentation, then its noise, level and channel."""
+  a = tok.augment
+  if a.speed != 1.0:
+    audio = perturb.speed(audio, a.speed)
+  if a.vtlp != 1.0:
+    audio = perturb.vtlp(audio, a.vtlp)
+  if a.rt60 > 0:
+    rng = np.random.default_rng(tok.degrade.noise_seed + 1)
+    audio = perturb.reverberate(
+        audio, perturb.room_impulse_response(a.rt60, sr, rng))
+  if a.channel == perturb.Channel.TELEPHONE.value:
+    return degrade.telephone(audio, sr, tok.degrade)
+  kind = perturb.Channel(a.channel)
+  return degrade.telephone(audio, sr, tok.degrade,
+                           band_limit=kind in perturb.BAND_LIMITED,
+                           codec=functools.partial(perturb.codec, kind=kind))
+
+
 def _chunks(tokens):
   by_voice = {}
   for t in tokens:
@@ -113,7 +160,9 @@ def _chunks(tokens):
   for vid in sorted(by_voice):
     ts = by_voice[vid]
     out += [ts[i:i + CHUNK] for i in range(0, len(ts), CHUNK)]
-  return out
+  # Work in a fixed shuffled order, so that a build stopped part-way (the
+  # large one takes hours) has a mix of every voice on disk.
+  return [out[i] for i in np.random.default_rng(0).permutation(len(out))]
 
 
 def _drop_stale(data_dir, tokens):
@@ -122,7 +171,8 @@ def _drop_stale(data_dir, tokens):
   old = {}
   if os.path.exists(path):
     with open(path, newline="") as f:
-      old = {r["utt_id"]: r for r in csv.DictReader(f)}
+      old = {r["utt_id"]: {**plan_lib.NO_AUGMENT_ROW, **r}
+             for r in csv.DictReader(f)}
   rows = {t.utt_id: t.row() for t in tokens}
   removed = 0
   wav_root = os.path.join(data_dir, "wav")
@@ -164,7 +214,7 @@ def build(cfg: plan_lib.CorpusConfig, data_dir: str, *, jobs: int = 2,
   """
   start = time.time()
   voices_lib.check_synthesisers(cfg.synths)
-  lexicon = lexicon_lib.load_lexicon()
+  lexicon = lexicon_lib.load_lexicon(cfg.lexicon_path())
   tokens, split_words = plan_lib.make_plan(cfg, lexicon)
   voices_lib.check_voices(sorted({t.voice for t in tokens}, key=lambda v: v.id))
   marker = os.path.join(data_dir, MARKER)
@@ -191,15 +241,7 @@ def build(cfg: plan_lib.CorpusConfig, data_dir: str, *, jobs: int = 2,
       synthesised += n
       bar.update(len(out))
   bar.close()
-  words = sorted({t.word for t in tokens})
-  data_lib.write_vocab(os.path.join(data_dir, "vocab.json"),
-                       {w: lexicon[w] for w in words},
-                       list(lexicon_lib.PHONES))
-  for split in plan_lib.SPLITS:
-    utts = {t.utt_id: (feats[t.utt_id], [t.word], [0],
-                       [len(feats[t.utt_id])])
-            for t in tokens if t.split == split}
-    data_lib.write_split(data_dir, split, utts)
+  _write_features(data_dir, tokens, feats, lexicon)
   info = {"config": dataclasses.asdict(cfg), "config_hash": cfg.digest(),
           "synthesised": synthesised, "reused_wavs": len(tokens) - synthesised,
           "removed_stale_wavs": stale,
@@ -211,6 +253,55 @@ def build(cfg: plan_lib.CorpusConfig, data_dir: str, *, jobs: int = 2,
     f.write(cfg.digest() + "\n")
   if not quiet:
     print(format_summary(info, data_dir))
+  return info
+
+
+def _write_features(out_dir, tokens, feats, lexicon):
+  """vocab.json (every word of ``tokens``) and one HDF5 pair per split."""
+  words = sorted({t.word for t in tokens})
+  data_lib.write_vocab(os.path.join(out_dir, "vocab.json"),
+                       {w: lexicon[w] for w in words},
+                       list(lexicon_lib.PHONES))
+  for split in plan_lib.SPLITS:
+    utts = {t.utt_id: (feats[t.utt_id], [t.word], [0],
+                       [len(feats[t.utt_id])])
+            for t in tokens if t.split == split}
+    data_lib.write_split(out_dir, split, utts)
+
+
+def snapshot(cfg: plan_lib.CorpusConfig, data_dir: str, out_dir: str,
+             quiet: bool = False) -> dict:
+  """Features of the tokens of a part-built corpus whose WAVs are on disk,
+  written to ``out_dir`` (agwe layout, no ``COMPLETE`` marker), so that
+  training can start while the build goes on.  Reads ``data_dir`` only and
+  takes no lock: WAVs appear there atomically.
+
+  Returns:
+    The summary also written to ``out_dir/build_info.json``.
+
+  Raises:
+    DataError: some split has no token on disk yet.
+  """
+  lexicon = lexicon_lib.load_lexicon(cfg.lexicon_path())
+  tokens, split_words = plan_lib.make_plan(cfg, lexicon)
+  present = [t for t in tokens if os.path.exists(_wav_path(data_dir, t))]
+  empty = sorted(set(plan_lib.SPLITS) - {t.split for t in present})
+  if empty:
+    raise DataError(os.path.join(data_dir, "wav"), f"no WAV yet for split(s) "
+                    f"{empty}; let the build run longer")
+  os.makedirs(out_dir, exist_ok=True)
+  feats = {}
+  for t in progress(present, desc="features", unit="tok", disable=quiet):
+    y, sr = sf.read(_wav_path(data_dir, t), dtype="float32")
+    feats[t.utt_id] = features.mfcc39(y, sr)
+  _write_features(out_dir, present, feats, lexicon)
+  info = {"config_hash": cfg.digest(), "source": data_dir,
+          "tokens_on_disk": len(present), "tokens_planned": len(tokens),
+          "splits": _summary(out_dir, present, split_words)}
+  with open(os.path.join(out_dir, "build_info.json"), "w") as f:
+    json.dump(info, f, indent=1)
+  if not quiet:
+    print(f"{len(present)} of {len(tokens)} tokens of {data_dir} -> {out_dir}")
   return info
 
 

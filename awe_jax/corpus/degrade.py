@@ -16,7 +16,7 @@ import scipy.signal
 
 SAMPLE_RATE = 8000
 BAND_HZ = (300.0, 3400.0)
-_BANDPASS = scipy.signal.butter(6, BAND_HZ, btype="bandpass", fs=SAMPLE_RATE,
+BANDPASS = scipy.signal.butter(6, BAND_HZ, btype="bandpass", fs=SAMPLE_RATE,
                                 output="sos")
 
 
@@ -64,13 +64,17 @@ def babble_noise(n: int, rng, streams: int = 6) -> np.ndarray:
   return total / (np.sqrt(np.mean(total ** 2)) + 1e-12)
 
 
-def telephone(audio: np.ndarray, sr: int, p: DegradeParams) -> np.ndarray:
+def telephone(audio: np.ndarray, sr: int, p: DegradeParams,
+              band_limit: bool = True, codec=None) -> np.ndarray:
   """Degrades one clean token.
 
   Args:
     audio: ``[S]`` float waveform at ``sr`` Hz.
     sr: its sample rate.
     p: the token's random draws.
+    band_limit: apply the telephone band-pass (False: the whole 0-4 kHz).
+    codec: ``[S'] -> [S']`` function applied last instead of G.711 mu-law
+      (e.g. ``functools.partial(perturb.codec, kind=...)``).
 
   Returns:
     ``[S']`` float32 waveform at 8 kHz in [-1, 1].
@@ -85,9 +89,13 @@ def telephone(audio: np.ndarray, sr: int, p: DegradeParams) -> np.ndarray:
            + p.babble * babble_noise(x.size, rng))
   noise *= np.sqrt(speech_power / 10 ** (p.snr_db / 10)
                    / (np.mean(noise ** 2) + 1e-12))
-  y = scipy.signal.sosfilt(_BANDPASS, x + noise)
+  y = x + noise
+  if band_limit:
+    y = scipy.signal.sosfilt(BANDPASS, y)
   y *= 10 ** ((p.gain_db - 20.0) / 20) / (np.sqrt(np.mean(y ** 2)) + 1e-12)
   y = np.clip(y, -1.0, 1.0)
+  if codec is not None:
+    return np.asarray(codec(y), np.float32)
   y = librosa.mu_expand(librosa.mu_compress(y, mu=255, quantize=True),
                         mu=255, quantize=True)
   return y.astype(np.float32)

@@ -73,3 +73,14 @@ def load_pronunciations(path: str = CMUDICT_PATH) -> dict:
   if not lexicon:
     raise DataError(path, "the lexicon is empty")
   return lexicon
+
+
+def words(path: str = CMUDICT_PATH) -> frozenset:
+  """The words of a CMUdict-format file (first column, ``(2)`` variants
+  folded), read without parsing the phones: a fast membership test."""
+  try:
+    with open(path, encoding="utf-8") as f:
+      return frozenset(line.split(maxsplit=1)[0].split("(")[0] for line in f
+                       if line.strip() and not line.startswith("#"))
+  except OSError as e:
+    raise DataError(path, f"cannot read the pronunciation lexicon: {e}") from e

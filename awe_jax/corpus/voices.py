@@ -1,4 +1,5 @@
-"""Synthetic voices: espeak-ng, flite and festival, run as subprocesses.
+"""Synthetic voices: espeak-ng, flite and festival, run as subprocesses,
+and the neural voices of :mod:`awe_jax.corpus.neural` (Kokoro, Piper).
 
 A :class:`Voice` is one synthesiser voice.  Its ``speaker`` names the
 recorded (or rule-based) speaker behind it, so that splits by speaker keep
@@ -7,10 +8,12 @@ side.  Speaking rate and pitch are relative factors (1.0 = the voice's
 default): espeak-ng and flite take them natively; festival voices are
 post-processed with librosa (time stretch, pitch shift), because its HTS
 voice ignores ``Duration_Stretch`` and the diphone voices have no simple
-pitch knob.
+pitch knob.  Kokoro and Piper take the rate natively (speed, length scale)
+and are pitch-shifted with librosa.
 """
 import dataclasses
 import os
+import re
 import shutil
 import subprocess
 import tempfile
@@ -18,6 +21,8 @@ import tempfile
 import librosa
 import numpy as np
 import soundfile as sf
+
+from awe_jax.corpus import neural
 
 ESPEAK_ACCENTS = ("en-us", "en-gb", "en-gb-scotland", "en-gb-x-gbclan",
                   "en-gb-x-rp", "en-gb-x-gbcwmd", "en-029")
@@ -42,6 +47,9 @@ DEBIAN_PACKAGES = {
     "festival": "festival festvox-kallpc16k festvox-kdlpc16k festvox-us-slt-hts",
 }
 _BINARY = {"espeak-ng": "espeak-ng", "flite": "flite", "festival": "festival"}
+DEBIAN_SYNTHS = ("espeak-ng", "flite", "festival")
+NEURAL_SYNTHS = ("kokoro", "piper")
+PIPER_VOICE = "en_US-joe-medium"
 TIMEOUT_S = 120
 
 
@@ -55,8 +63,9 @@ class SynthesisError(RuntimeError):
 
 @dataclasses.dataclass(frozen=True)
 class Voice:
-  synth: str    # "espeak-ng", "flite" or "festival"
-  name: str     # the synthesiser's voice name, e.g. "en-gb-scotland+f3"
+  synth: str    # "espeak-ng", "flite", "festival", "kokoro" or "piper"
+  name: str     # the synthesiser's voice name, e.g. "en-gb-scotland+f3";
+                # Kokoro blends are "a+b@w" (see neural.style)
   speaker: str  # who is behind the voice; splits are made by speaker
 
   @property
@@ -65,7 +74,8 @@ class Voice:
 
 
 def all_voices() -> list[Voice]:
-  """Every voice the corpus may use, in a fixed order."""
+  """Every voice the corpus may use, in a fixed order (the Debian voices
+  first; Kokoro blends are made per split by the plan)."""
   voices = []
   for v in ESPEAK_VARIANTS:
     for a in ESPEAK_ACCENTS:
@@ -73,13 +83,21 @@ def all_voices() -> list[Voice]:
       voices.append(Voice("espeak-ng", name, f"espeak-{v or 'default'}"))
   voices += [Voice("flite", n, s) for n, (s, _) in FLITE_VOICES.items()]
   voices += [Voice("festival", n, s) for n, s in FESTIVAL_VOICES.items()]
+  voices += [Voice("kokoro", n, n) for n in neural.KOKORO_VOICES]
+  voices.append(Voice("piper", PIPER_VOICE, "joe"))
   return voices
 
 
 def check_synthesisers(synths) -> None:
   """Raises :class:`SynthesiserMissing` naming each missing binary and the
   ``apt-get install`` line that provides it."""
-  missing = sorted({s for s in synths if shutil.which(_BINARY[s]) is None})
+  for s in set(synths) & set(NEURAL_SYNTHS):
+    try:
+      neural.check(s)
+    except neural.AssetError as e:
+      raise SynthesiserMissing(f"neural voice {s}: {e}") from e
+  missing = sorted({s for s in synths if s in DEBIAN_SYNTHS
+                    and shutil.which(_BINARY[s]) is None})
   if missing:
     pkgs = " ".join(DEBIAN_PACKAGES[s] for s in missing)
     raise SynthesiserMissing(
@@ -106,6 +124,11 @@ def installed(voice: Voice, listings: dict) -> bool:
     return accent in langs and (not variant or variant in files)
   if voice.synth == "flite":
     return voice.name in listings["flite"].split()
+  if voice.synth == "kokoro":
+    return all(n in neural.KOKORO_VOICES for n in re.split(r"[+@]",
+                                                          voice.name)[:2])
+  if voice.synth == "piper":
+    return voice.name == PIPER_VOICE
   return voice.name in listings["festival"].replace("(", " ").replace(
       ")", " ").split()
 
@@ -167,6 +190,8 @@ def synthesise(voice: Voice, items) -> list:
   Raises:
     SynthesisError: the voice failed; names the voice, word and stderr.
   """
+  if voice.synth in NEURAL_SYNTHS:
+    return [_neural(voice, *item) for item in items]
   with tempfile.TemporaryDirectory(prefix="awe-synth-") as tmp:
     paths = [os.path.join(tmp, f"{i}.wav") for i in range(len(items))]
     if voice.synth == "festival":
@@ -191,6 +216,26 @@ def synthesise(voice: Voice, items) -> list:
             audio, sr=sr, n_steps=12 * np.log2(pitch))
       out.append((audio.astype(np.float32), sr))
   return out
+
+
+def _neural(voice, word, rate, pitch):
+  try:
+    if voice.synth == "kokoro":
+      audio, sr = neural.kokoro_say(voice.name, word, speed=rate)
+    else:
+      # Length and noise scales vary per token (seeded by its rate draw).
+      rng = np.random.default_rng(round(rate * 1e4))
+      audio, sr = neural.piper_say(word, length_scale=1.0 / rate,
+                                   noise_scale=rng.uniform(0.4, 1.0),
+                                   noise_w_scale=rng.uniform(0.5, 1.1))
+  except (ValueError, RuntimeError, KeyError) as e:
+    raise SynthesisError(f"voice {voice.id} failed on {word!r}: {e}") from e
+  if audio.size == 0 or not np.any(audio):
+    raise SynthesisError(f"voice {voice.id} produced silence for {word!r}")
+  if pitch != 1.0:
+    audio = librosa.effects.pitch_shift(audio, sr=sr,
+                                        n_steps=12 * np.log2(pitch))
+  return audio.astype(np.float32), sr
 
 
 def _festival(voice, words, paths, tmp):

