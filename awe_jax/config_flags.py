@@ -14,7 +14,7 @@ from awe_jax import factory
 from awe_jax import models
 
 BASES = {"default": configs.default, "paper": configs.paper,
-         "codebase": configs.codebase}
+         "codebase": configs.codebase, "large": configs.large}
 # (name, kind, help) of every config field that has a flag; kind is int,
 # float, bool or a tuple of the allowed strings.
 _FLAGS = (
@@ -64,7 +64,8 @@ def define_config_flags(base_flag: bool = True):
     flags.DEFINE_enum("config", "default", list(BASES),
                       "base config (awe_jax/configs.py): default (modest "
                       "transformer), paper (Rhodes & Bains), codebase (Settle "
-                      "et al.'s BiGRU recipe); the flags below override it")
+                      "et al.'s BiGRU recipe), large (wider, for the --size large "
+                      "corpus); the flags below override it")
   for name, kind, help_text in _FLAGS:
     if isinstance(kind, tuple):
       flags.DEFINE_enum(name, None, list(kind), help_text)
