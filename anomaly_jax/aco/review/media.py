@@ -1,0 +1,164 @@
+"""Spectrogram PNGs and WAV snippets of detections, rendered on demand from
+the archive and cached under ``<workdir>/review_cache``.
+
+Only files inside the archive root are read: a file whose real path (after
+symlinks) leaves the root is refused, as ``inside`` refuses ``..`` and
+absolute paths for the files the web app serves.
+"""
+import dataclasses
+import datetime as dt
+import fractions
+import hashlib
+import os
+import threading
+
+import matplotlib
+import matplotlib.image
+import numpy as np
+import scipy.signal
+import soundfile
+from werkzeug.security import safe_join
+
+from anomaly_jax.aco.archive import Archive
+from anomaly_jax.aco.review.detections import Det, utc
+from jaxtk.errors import DataError
+
+SPEEDS = (1, 2, 5, 10, 20)   # playback speed-ups offered (x10: 20 Hz -> 200)
+MAX_PAD = 120.0              # s of context either side, at most
+OUT_RATE = 48000             # WAV rate when rate x speed would exceed it
+FMIN = 10.0                  # lowest frequency of the spectrogram (Hz)
+ROWS = 192                   # spectrogram rows, log-spaced FMIN..Nyquist
+
+
+class Refused(ValueError):
+  """A path outside the served roots (the web app's 404)."""
+
+
+def inside(root: str, rel: str) -> str:
+  """The real path of ``root/rel`` if it stays inside ``root``.
+
+  Raises:
+    Refused: ``rel`` is absolute, holds ``..``, or resolves (through a
+      symlink) outside ``root``.
+  """
+  joined = safe_join(root, rel) if rel else None
+  if joined is None:
+    raise Refused(f"{rel!r} is not a path inside {root}")
+  real, base = os.path.realpath(joined), os.path.realpath(root)
+  if os.path.commonpath([real, base]) != base:
+    raise Refused(f"{rel!r} leads outside {root}")
+  return real
+
+
+@dataclasses.dataclass(frozen=True)
+class Spec:
+  """How a snippet is rendered (validated by ``spec``)."""
+  pad: float = 5.0     # s of context either side of the detection
+  speed: int = 1       # playback speed-up (audio only)
+
+
+def spec(pad=None, speed=None) -> Spec:
+  """A ``Spec`` from request parameters (strings or numbers).
+
+  Raises:
+    ValueError: ``pad`` not a number in [0, MAX_PAD]; ``speed`` not one of
+      ``SPEEDS``.
+  """
+  out = Spec()
+  if pad is not None:
+    p = float(pad)
+    if not 0.0 <= p <= MAX_PAD:
+      raise ValueError(f"pad={pad!r} is not in [0, {MAX_PAD:g}] s")
+    out = dataclasses.replace(out, pad=p)
+  if speed is not None:
+    s = int(speed) if str(speed).isdigit() else None
+    if s not in SPEEDS:
+      raise ValueError(f"speed={speed!r} is not one of: "
+                       f"{', '.join(map(str, SPEEDS))}")
+    out = dataclasses.replace(out, speed=s)
+  return out
+
+
+class Media:
+  """Renders and caches snippets of ``archive`` detections in ``cache``."""
+
+  def __init__(self, archive: str, cache: str):
+    self.archive = Archive(archive)
+    self.root = os.path.realpath(archive)
+    self.cache = cache
+    os.makedirs(cache, exist_ok=True)
+
+  def _cached(self, det: Det, s: Spec, ext: str) -> str:
+    h = hashlib.sha1(det.key.encode()).hexdigest()[:16]
+    return os.path.join(self.cache, f"{h}_p{s.pad:g}_x{s.speed}.{ext}")
+
+  def load(self, det: Det, pad: float) -> tuple[np.ndarray, int]:
+    """float32 ``[n]`` samples of ``[start - pad, end + pad]`` (NaN -> 0,
+    DC removed) and the rate.
+
+    Raises:
+      Refused: a file of the span resolves outside the archive.
+      DataError: no archive file covers the span.
+    """
+    start = utc(det.start - pad)
+    dur = dt.timedelta(seconds=det.end - det.start + 2 * pad)
+    for p in self.archive.files(start, start + dur):
+      inside(self.root, os.path.relpath(p, self.archive.basedir))
+    clip = self.archive.load(start, dur)
+    x = np.nan_to_num(clip.float())
+    return x - x.mean(), clip.rate
+
+  def spectrogram(self, det: Det, s: Spec) -> str:
+    """PNG of the log-power spectrogram on a log-frequency axis (FMIN to
+    Nyquist, low at the bottom), one column per hop; cached."""
+    out = self._cached(det, s, "png")
+    if os.path.exists(out):
+      return out
+    x, rate = self.load(det, s.pad)
+    n_fft = 1 << int(round(np.log2(rate / 6.0)))  # ~6 Hz bins
+    hop = max(n_fft // 8, int(len(x) / 1200) + 1)  # <= ~1200 columns
+    f, _, p = scipy.signal.spectrogram(x, rate, nperseg=n_fft,
+                                       noverlap=n_fft - hop, detrend="linear",
+                                       mode="psd")
+    rows = np.geomspace(FMIN, rate / 2, ROWS)
+    img = np.stack([np.interp(rows, f, c) for c in p.T], axis=1)
+    db = 10 * np.log10(img + 1e-20)
+    lo, hi = np.percentile(db, 5), db.max()
+    norm = np.clip((db - lo) / max(hi - lo, 1e-6), 0, 1)[::-1]
+    tmp = out + f".{os.getpid()}.{threading.get_ident()}.tmp.png"
+    matplotlib.image.imsave(tmp, norm, cmap=matplotlib.colormaps["magma"],
+                            vmin=0, vmax=1)
+    os.replace(tmp, out)
+    return out
+
+  def audio(self, det: Det, s: Spec) -> str:
+    """16-bit WAV, ``s.speed`` times faster (pitch up by the same factor),
+    peak-normalised, at ``rate * speed`` or resampled to ``OUT_RATE`` when
+    that is higher; cached."""
+    out = self._cached(det, s, "wav")
+    if os.path.exists(out):
+      return out
+    x, rate = self.load(det, s.pad)
+    # The swell (0.07-0.1 Hz) and DC would eat the headroom.
+    sos = scipy.signal.butter(2, 2.0, "highpass", fs=rate, output="sos")
+    x = scipy.signal.sosfiltfilt(sos, x)
+    play = rate * s.speed
+    if play > OUT_RATE:
+      r = fractions.Fraction(OUT_RATE, play).limit_denominator(1000)
+      x = scipy.signal.resample_poly(x, r.numerator, r.denominator)
+      play = OUT_RATE
+    peak = np.abs(x).max() if x.size else 0.0
+    x = x / peak * 0.9 if peak > 0 else x
+    tmp = out + f".{os.getpid()}.{threading.get_ident()}.tmp.wav"
+    soundfile.write(tmp, x.astype(np.float32), int(play), subtype="PCM_16",
+                    format="WAV")
+    os.replace(tmp, out)
+    return out
+
+
+def check_archive(archive: str) -> str:
+  """``archive`` if it is a directory (the review never builds one)."""
+  if not os.path.isdir(archive):
+    raise DataError(archive, "archive directory does not exist: pass "
+                    "--archive or set $ACO_ARCHIVE")
+  return archive
