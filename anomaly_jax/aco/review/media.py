@@ -8,13 +8,14 @@ absolute paths for the files the web app serves.
 import dataclasses
 import datetime as dt
 import fractions
+import functools
 import hashlib
 import os
 import threading
 
 import matplotlib
-import matplotlib.image
 import numpy as np
+import PIL.Image
 import scipy.signal
 import soundfile
 from werkzeug.security import safe_join
@@ -28,6 +29,13 @@ MAX_PAD = 120.0              # s of context either side, at most
 OUT_RATE = 48000             # WAV rate when rate x speed would exceed it
 FMIN = 10.0                  # lowest frequency of the spectrogram (Hz)
 ROWS = 192                   # spectrogram rows, log-spaced FMIN..Nyquist
+
+
+@functools.lru_cache(maxsize=1)
+def _palette() -> list[int]:
+  """matplotlib's "magma" as a 256-colour PNG palette."""
+  rgb = matplotlib.colormaps["magma"](np.arange(256))[:, :3]
+  return (rgb * 255).round().astype(np.uint8).ravel().tolist()
 
 
 class Refused(ValueError):
@@ -93,8 +101,8 @@ class Media:
     return os.path.join(self.cache, f"{h}_p{s.pad:g}_x{s.speed}.{ext}")
 
   def load(self, det: Det, pad: float) -> tuple[np.ndarray, int]:
-    """float32 ``[n]`` samples of ``[start - pad, end + pad]`` (NaN -> 0,
-    DC removed) and the rate.
+    """float64 ``[n]`` samples of ``[start - pad, end + pad]`` (NaN -> 0,
+    high-passed at 2 Hz) and the rate.
 
     Raises:
       Refused: a file of the span resolves outside the archive.
@@ -106,7 +114,10 @@ class Media:
       inside(self.root, os.path.relpath(p, self.archive.basedir))
     clip = self.archive.load(start, dur)
     x = np.nan_to_num(clip.float())
-    return x - x.mean(), clip.rate
+    # The DC offset and the swell (0.07-0.1 Hz) would leak into the low
+    # bins and eat the audio's headroom.
+    sos = scipy.signal.butter(2, 2.0, "highpass", fs=clip.rate, output="sos")
+    return scipy.signal.sosfiltfilt(sos, x - x.mean()), clip.rate
 
   def spectrogram(self, det: Det, s: Spec) -> str:
     """PNG of the log-power spectrogram on a log-frequency axis (FMIN to
@@ -116,18 +127,21 @@ class Media:
       return out
     x, rate = self.load(det, s.pad)
     n_fft = 1 << int(round(np.log2(rate / 6.0)))  # ~6 Hz bins
-    hop = max(n_fft // 8, int(len(x) / 1200) + 1)  # <= ~1200 columns
+    hop = max(n_fft // 8, int(len(x) / 800) + 1)  # <= ~800 columns
     f, _, p = scipy.signal.spectrogram(x, rate, nperseg=n_fft,
-                                       noverlap=n_fft - hop, detrend="linear",
+                                       noverlap=n_fft - hop, detrend=False,
                                        mode="psd")
-    rows = np.geomspace(FMIN, rate / 2, ROWS)
-    img = np.stack([np.interp(rows, f, c) for c in p.T], axis=1)
-    db = 10 * np.log10(img + 1e-20)
+    # Log-spaced rows, linearly interpolated between the FFT bins.
+    pos = np.geomspace(FMIN, rate / 2, ROWS) / f[1]
+    i0 = np.minimum(pos.astype(int), len(f) - 2)
+    w = (pos - i0)[:, None]
+    db = 10 * np.log10(p[i0] * (1 - w) + p[i0 + 1] * w + 1e-20)
     lo, hi = np.percentile(db, 5), db.max()
-    norm = np.clip((db - lo) / max(hi - lo, 1e-6), 0, 1)[::-1]
+    idx = np.clip((db - lo) / max(hi - lo, 1e-6) * 255, 0, 255)
+    img = PIL.Image.fromarray(idx[::-1].astype(np.uint8), mode="P")
+    img.putpalette(_palette())
     tmp = out + f".{os.getpid()}.{threading.get_ident()}.tmp.png"
-    matplotlib.image.imsave(tmp, norm, cmap=matplotlib.colormaps["magma"],
-                            vmin=0, vmax=1)
+    img.save(tmp, format="PNG")
     os.replace(tmp, out)
     return out
 
@@ -139,9 +153,6 @@ class Media:
     if os.path.exists(out):
       return out
     x, rate = self.load(det, s.pad)
-    # The swell (0.07-0.1 Hz) and DC would eat the headroom.
-    sos = scipy.signal.butter(2, 2.0, "highpass", fs=rate, output="sos")
-    x = scipy.signal.sosfiltfilt(sos, x)
     play = rate * s.speed
     if play > OUT_RATE:
       r = fractions.Fraction(OUT_RATE, play).limit_denominator(1000)
