@@ -12,12 +12,14 @@ import argparse
 import json
 import math
 import os
+import sys
 
 from anomaly_jax.aco import synth
 from anomaly_jax.aco.review import app as app_lib
 from anomaly_jax.aco.review import detections as det_lib
 from anomaly_jax.aco.review import exports, labels as labels_lib, media
 from anomaly_jax.aco.review import retrain, simulate, use
+from jaxtk.errors import DataError
 
 MODES = ("serve", "threshold", "simulate", "retrain")
 
@@ -81,7 +83,16 @@ def _metrics(workdir: str, key: str) -> dict:
 
 
 def run(a: argparse.Namespace) -> int:
-  """Runs the subcommand ``a.cmd`` parsed by ``add_parsers``."""
+  """Runs the subcommand ``a.cmd`` parsed by ``add_parsers``; a bad input
+  file is one line on stderr and exit status 2."""
+  try:
+    return _run(a)
+  except DataError as e:
+    print(f"ERROR {e}", file=sys.stderr)
+    return 2
+
+
+def _run(a: argparse.Namespace) -> int:
   archive = a.archive or synth.default_dir()
   if a.cmd == "export":
     out = a.out or os.path.join(a.workdir, "exports")
