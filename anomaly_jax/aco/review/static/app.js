@@ -43,8 +43,9 @@ function esc(s) {
 function renderTable() {
   const body = $("table").tBodies[0];
   body.innerHTML = state.rows.map((r, i) =>
-    `<tr data-i="${i}" id="row-${r.id}"><td>${r.id}</td><td>${r.peak.replace("T", " ")}</td>` +
-    `<td>${r.seconds.toFixed(1)}</td><td>${r.score.toPrecision(4)}</td><td>${esc(r.file.split("/").pop())}</td>` +
+    `<tr data-i="${i}" id="row-${r.id}"><td>${r.id}</td><td title="${r.peak}">${r.peak.slice(5, 21).replace("T", " ")}</td>` +
+    `<td>${r.seconds.toFixed(1)}</td><td>${r.score.toPrecision(4)}</td>` +
+    `<td title="${esc(r.file)}">${esc(r.file.split("/").pop().replace(/\.HYD.*$/, ""))}</td>` +
     `<td>${esc(r.planted)}</td><td class="label">${labelCell(r)}</td></tr>`).join("");
 }
 
