@@ -47,7 +47,8 @@ def add_parsers(sub) -> None:
   r.add_argument("--out", default=None, help="retrain: new workdir "
                  "(default <workdir>_retrained)")
   r.add_argument("--fa_share", type=float, default=0.1, help="retrain: "
-                 "share of false-alarm windows in the training set")
+                 "share of false-alarm windows in the training set (0: "
+                 "none, a control run)")
   r.add_argument("--typical_hours", default="5", help="retrain: UTC hours "
                  "the first run trained on, comma-separated")
   r.add_argument("--score", default="np", help="retrain: detector output "

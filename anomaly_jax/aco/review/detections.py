@@ -1,8 +1,10 @@
-"""The scan's detections, read through one adapter: ``load(workdir)``.
+"""What the review reads of a scan, through three small adapters.
 
-Today the scan writes them, ranked, to ``<workdir>/events.csv`` (see
-``report.write_events``); this module is the only place that knows it, so a
-change of the scan's outputs changes one function here.
+``load(workdir)``: the ranked detections (today ``<workdir>/events.csv``,
+see ``report.write_events``); ``files(workdir)``: the scanned files and
+their lengths, and ``window_scores(workdir)``: the score over time (both
+from the scan's SQLite, ``scores.sqlite``).  This module is the only place
+that knows those outputs, so a change of the scan changes these functions.
 """
 import csv
 import dataclasses

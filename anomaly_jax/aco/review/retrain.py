@@ -28,6 +28,7 @@ class RetrainConfig:
   typical_hours: tuple = (5,)   # UTC hours the first run trained on
   train_per_file: int = 800     # typical windows sampled per file (as then)
   fa_share: float = 0.1         # share of false-alarm windows in training
+                                # (0: none, the control run)
   score_key: str = "np"         # the detector output ranked as "score"
 
 
@@ -84,6 +85,8 @@ def retrain(workdir: str, out: str, archive: str,
   """
   src = labels_lib.Labels(os.path.join(workdir, dets_lib.STORE))
   fa = [r for r in src.latest().values() if r["label"] == "false"]
+  if not 0.0 <= cfg.fa_share < 1.0:
+    raise ValueError(f"fa_share={cfg.fa_share} is not in [0, 1)")
   if not fa:
     raise DataError(workdir, "no detection labelled false here: review some "
                     "first (or --mode=simulate)")
@@ -96,8 +99,8 @@ def retrain(workdir: str, out: str, archive: str,
   x = (scan.typical_windows(typical, mel, cfg.train_per_file) - mean) / std
   spans = np.array([[r["start"], r["end"]] for r in fa])
   x_fa = (span_windows(arch, spans, mel) - mean) / std
-  reps = max(1, int(round(cfg.fa_share * len(x) / (1 - cfg.fa_share)
-                          / max(len(x_fa), 1))))
+  reps = 0 if cfg.fa_share == 0 else max(1, int(round(
+      cfg.fa_share * len(x) / (1 - cfg.fa_share) / max(len(x_fa), 1))))
   x_all = np.concatenate([x] + [x_fa] * reps).astype(np.float32)
   logging.info("retraining on %d typical + %d false-alarm windows (x%d)",
                len(x), len(x_fa), reps)
