@@ -19,6 +19,7 @@ from anomaly_jax.aco.review import app as app_lib
 from anomaly_jax.aco.review import detections as det_lib
 from anomaly_jax.aco.review import exports, labels as labels_lib, media
 from anomaly_jax.aco.review import retrain, simulate, use
+from jaxtk import configs
 from jaxtk.errors import DataError
 
 MODES = ("serve", "threshold", "simulate", "retrain")
@@ -46,13 +47,17 @@ def add_parsers(sub) -> None:
   r.add_argument("--reviewer", default="simulated")
   r.add_argument("--out", default=None, help="retrain: new workdir "
                  "(default <workdir>_retrained)")
-  r.add_argument("--fa_share", type=float, default=0.1, help="retrain: "
+  # Fields of retrain.RetrainConfig (None keeps its default).
+  r.add_argument("--fa_share", type=float, default=None, help="retrain: "
                  "share of false-alarm windows in the training set (0: "
-                 "none, a control run)")
-  r.add_argument("--typical_hours", default="5", help="retrain: UTC hours "
-                 "the first run trained on, comma-separated")
-  r.add_argument("--score", default="np", help="retrain: detector output "
-                 "ranked as the score")
+                 "none, a control run; default 0.1)")
+  r.add_argument("--typical_hours", default=None, type=lambda s: tuple(
+      int(h) for h in s.split(",")), help="retrain: UTC hours the first run "
+                 "trained on, comma-separated (default 5)")
+  r.add_argument("--train_per_file", type=int, default=None,
+                 help="retrain: typical windows per file (default 800)")
+  r.add_argument("--score_key", default=None, help="retrain: detector "
+                 "output ranked as the score (default np)")
   e = sub.add_parser("export", help="Raven / Audacity / CSV tables of the "
                      "detections and their labels")
   _common(e)
@@ -140,12 +145,13 @@ def _run(a: argparse.Namespace) -> int:
           f"true, {got['false']} false")
     return 0
   out = a.out or a.workdir.rstrip("/") + "_retrained"
-  cfg = retrain.RetrainConfig(
-      typical_hours=tuple(int(h) for h in a.typical_hours.split(",")),
-      fa_share=a.fa_share, score_key=a.score)
+  cfg = configs.override(retrain.RetrainConfig(), fa_share=a.fa_share,
+                         typical_hours=a.typical_hours,
+                         train_per_file=a.train_per_file,
+                         score_key=a.score_key)
   after = retrain.retrain(a.workdir, out, archive, cfg)
-  before = _metrics(a.workdir, a.score)
-  now = after["methods"][a.score]
+  before = _metrics(a.workdir, cfg.score_key)
+  now = after["methods"][cfg.score_key]
   print(f"retrained with {after['false_alarms']} false alarms "
         f"({after['fa_windows']} windows) -> {out}")
   print(f"{'':>14} {'before':>8} {'after':>8}")
