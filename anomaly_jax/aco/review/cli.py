@@ -152,8 +152,8 @@ def _run(a: argparse.Namespace) -> int:
   after = retrain.retrain(a.workdir, out, archive, cfg)
   before = _metrics(a.workdir, cfg.score_key)
   now = after["methods"][cfg.score_key]
-  print(f"retrained with {after['false_alarms']} false alarms "
-        f"({after['fa_windows']} windows) -> {out}")
+  print(f"retrained with {after['false_alarms']} false alarms: "
+        f"{after['fa_windows']} windows x {after['fa_repeats']} -> {out}")
   print(f"{'':>14} {'before':>8} {'after':>8}")
   for k in sorted(before):
     if k.startswith("recall") or k in ("auc", "ships_detected"):

@@ -80,8 +80,8 @@ def retrain(workdir: str, out: str, archive: str,
   """Retrains with ``workdir``'s confirmed false alarms; scans into ``out``.
 
   Returns:
-    ``out``'s metrics (``pipeline.run``), plus "false_alarms" (labels) and
-    "fa_windows" (their windows before repetition).
+    ``out``'s metrics (``pipeline.run``), plus "false_alarms" (labels),
+    "fa_windows" (their windows) and "fa_repeats" (times each was used).
   """
   src = labels_lib.Labels(os.path.join(workdir, dets_lib.STORE))
   fa = [r for r in src.latest().values() if r["label"] == "false"]
@@ -125,4 +125,5 @@ def retrain(workdir: str, out: str, archive: str,
   src.copy_to(dst_labels)
   dst_labels.close()
   src.close()
-  return metrics | {"false_alarms": len(fa), "fa_windows": int(len(x_fa))}
+  return metrics | {"false_alarms": len(fa), "fa_windows": int(len(x_fa)),
+                    "fa_repeats": reps}
