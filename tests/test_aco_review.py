@@ -93,7 +93,7 @@ def test_exports_parse_back_and_import_restores_labels(tiny, tmp_path):
   store = labels_lib.Labels(str(tmp_path / "a.sqlite"))
   for d in dets:
     store.add(d, "true" if d.planted else "false", d.planted or "noise",
-              note="a\tb", reviewer="me")
+              note='a\t"b"', reviewer="me")
   latest = store.latest()
   out = exports.export("raven", dets, latest, tl, archive)
   (name, raven_text), = out.items()
@@ -110,7 +110,7 @@ def test_exports_parse_back_and_import_restores_labels(tiny, tmp_path):
     assert r["End Time (s)"] - r["Begin Time (s)"] == pytest.approx(
         d.end - d.start, abs=2e-4)
     assert os.path.isfile(r["Begin Path"]) and r["High Freq (Hz)"] == "4000"
-    assert r["Note"] == "a b" and r["Label"] == latest[d.key]["label"]
+    assert r["Note"] == 'a "b"' and r["Label"] == latest[d.key]["label"]
   confirmed = exports.export("raven", dets, latest, tl, archive, "confirmed")
   n_true = sum(bool(d.planted) for d in dets)
   assert next(iter(confirmed.values())).count("\n") == 1 + n_true

@@ -67,8 +67,8 @@ class Timeline:
 
 def _ours(det: Det, lab: dict) -> list:
   return [det.id, f"{det.score:.6g}", lab.get("label", ""),
-          lab.get("kind", ""), (lab.get("note") or "").replace("\t", " ")
-          .replace("\n", " "), lab.get("reviewer", ""), det.planted]
+          lab.get("kind", ""), lab.get("note") or "", lab.get("reviewer", ""),
+          det.planted]
 
 
 def _high(path: str) -> float:
@@ -76,10 +76,11 @@ def _high(path: str) -> float:
 
 
 def _table(rows: list[list]) -> str:
-  buf = io.StringIO()
-  w = csv.writer(buf, delimiter="\t", lineterminator="\n")
-  w.writerows(rows)
-  return buf.getvalue()
+  """Tab-separated lines, unquoted as Raven writes them (tabs and line
+  breaks inside a field become spaces)."""
+  clean = lambda v: " ".join(str(v).split("\n")).replace("\t", " ").replace(
+      "\r", " ")
+  return "".join("\t".join(clean(v) for v in r) + "\n" for r in rows)
 
 
 def raven_multi(dets: list[Det], latest: dict, tl: Timeline,
@@ -177,7 +178,7 @@ def read_raven(path: str) -> list[dict]:
       whose times are not numbers.
   """
   with open(path, newline="", encoding="utf-8-sig") as f:
-    rows = list(csv.DictReader(f, delimiter="\t"))
+    rows = list(csv.DictReader(f, delimiter="\t", quoting=csv.QUOTE_NONE))
   need = ("Begin Time (s)", "End Time (s)")
   cols = list(rows[0]) if rows else []
   for c in need:
