@@ -211,13 +211,14 @@ def create_app(workdir: str, archive: str, allowed_hosts=LOCAL) -> flask.Flask:
   @app.get("/api/detections/<int:det_id>/spectrogram.png")
   def spectrogram(det_id):
     path = rend.spectrogram(dets.one(det_id), _spec())
-    return flask.send_file(path, mimetype="image/png", max_age=3600)
+    # No max-age: ids are ranks, so after a re-scan the same URL may be
+    # another detection; the ETag (the cached file's) revalidates it.
+    return flask.send_file(path, mimetype="image/png")
 
   @app.get("/api/detections/<int:det_id>/audio.wav")
   def audio(det_id):
     path = rend.audio(dets.one(det_id), _spec())
-    return flask.send_file(path, mimetype="audio/wav", max_age=3600,
-                           conditional=True)
+    return flask.send_file(path, mimetype="audio/wav")
 
   @app.post("/api/labels")
   def add_label():
