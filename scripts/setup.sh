@@ -7,7 +7,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-DEB_PACKAGES=(espeak-ng flite festival festvox-kallpc16k festvox-kdlpc16k festvox-us-slt-hts)
+# chromium + chromium-driver: the review page's browser test (Selenium).
+DEB_PACKAGES=(espeak-ng flite festival festvox-kallpc16k festvox-kdlpc16k festvox-us-slt-hts
+              chromium chromium-driver)
 # npm fetches the Kokoro voices once (npm pack kokoro-js); not needed at run time.
 command -v npm >/dev/null || DEB_PACKAGES+=(npm)
 PYTHON=${PYTHON:-python3}
@@ -24,7 +26,7 @@ if ((${#missing[@]})); then
     apt-get update -qq
     apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
   else
-    echo "setup: the spoken-word corpus needs Debian packages that are missing. Run:" >&2
+    echo "setup: the spoken-word corpus and the browser test need Debian packages that are missing. Run:" >&2
     echo "  sudo apt-get install -y ${missing[*]}" >&2
     echo "then run this command again." >&2
     exit 1

@@ -5,12 +5,16 @@
   info FILE...               decode files: records, widths, layout, issues
   view DIR START SECONDS OUT.png
                              e.g. view data/aco 2016-12-01T20:05:07 4 snip.png
+  review --workdir runs/aco  review detections in a browser (and
+                             --mode=threshold|simulate|retrain)
+  export, import-labels      Raven / Audacity / CSV out, Raven back in
 """
 import argparse
 import datetime as dt
 import sys
 
 from anomaly_jax.aco import archive, reader, synth
+from anomaly_jax.aco.review import cli as review_cli
 from jaxtk.errors import DataError
 
 
@@ -28,7 +32,10 @@ def main(argv=None) -> int:
   v.add_argument("start", type=dt.datetime.fromisoformat)
   v.add_argument("seconds", type=float)
   v.add_argument("out")
+  review_cli.add_parsers(sub)
   a = p.parse_args(argv)
+  if a.cmd in ("review", "export", "import-labels"):
+    return review_cli.run(a)
   if a.cmd == "synth":
     cfg = synth.SynthConfig(seed=a.seed)
     d = a.dir or synth.default_dir()
