@@ -6,13 +6,21 @@
   trim-ap  MFCC+DTW AP on the words said by two or more speakers for several
            trim thresholds (how loader.TRIM_DB was chosen).
 """
-import argparse
 import sys
 
+from absl import app
+from absl import flags
 import numpy as np
 
 from awe_jax.realspeech import loader
 from awe_jax.realspeech import packages
+
+COMMANDS = ("fetch", "trim-ap")
+flags.DEFINE_string("root", None, "default: $AWE_JAX_DATA/realspeech or "
+                    "<repo>/data/realspeech")
+flags.DEFINE_multi_float("top_db", [40, 35, 30, 25, 20],
+                         "trim-ap: trim thresholds (dB below the peak)")
+FLAGS = flags.FLAGS
 
 
 def cmd_fetch(args):
@@ -38,22 +46,15 @@ def cmd_trim_ap(args):
           f"{metrics.average_precision(d[keep], cross[keep]):.4f}")
 
 
-def main(argv=None):
-  p = argparse.ArgumentParser(prog="python -m awe_jax.realspeech",
-                              description=__doc__.split("\n")[0])
-  sub = p.add_subparsers(dest="cmd", required=True)
-  for name in ("fetch", "trim-ap"):
-    s = sub.add_parser(name)
-    s.add_argument("--root", default=None, help="default: "
-                   "$AWE_JAX_DATA/realspeech or <repo>/data/realspeech")
-  sub.choices["trim-ap"].add_argument(
-      "--top_db", type=float, nargs="+", default=[40, 35, 30, 25, 20])
-  args = p.parse_args(argv)
+def run(argv):
+  if len(argv) != 2 or argv[1] not in COMMANDS:
+    raise app.UsageError(f"expected one command, one of: {', '.join(COMMANDS)}"
+                         f"; got {argv[1:]}")
   try:
-    {"fetch": cmd_fetch, "trim-ap": cmd_trim_ap}[args.cmd](args)
+    {"fetch": cmd_fetch, "trim-ap": cmd_trim_ap}[argv[1]](FLAGS)
   except (RuntimeError, ValueError) as e:
     sys.exit(f"error: {e}")
 
 
 if __name__ == "__main__":
-  main()
+  app.run(run)
