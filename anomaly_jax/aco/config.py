@@ -65,6 +65,10 @@ class BeamConfig:
   direct_running_mode: RunningMode = RunningMode.MULTI_PROCESSING
   beam_options: tuple = ()      # more pipeline options, "--name=value"
 
+  def __post_init__(self):
+    object.__setattr__(self, "direct_running_mode", configs.choice(
+        "direct_running_mode", self.direct_running_mode, RunningMode))
+
 
 @dataclasses.dataclass(frozen=True)
 class AcoConfig:
@@ -94,10 +98,6 @@ class AcoConfig:
                        ("engine", Engine)):
       object.__setattr__(self, name,
                          configs.choice(name, getattr(self, name), kind))
-    object.__setattr__(self, "beam", dataclasses.replace(
-        self.beam, direct_running_mode=configs.choice(
-            "direct_running_mode", self.beam.direct_running_mode,
-            RunningMode)))
     if self.score == ScoreKey.AE and not self.detector.train.steps_ae:
       raise ValueError("score='ae' needs the plain-AE baseline: set "
                        "steps_ae > 0")
