@@ -159,7 +159,6 @@ def test_unreadable_vanished_and_denied_files_are_dead_letters(
   store = Store(str(tmp_path / "d.sqlite"))
   sd = str(tmp_path / "shards")
   res = beam_scan.scan_archive(more, arch, work, MEL, "np", store, ONE, sd)
-  os.rmdir(folder)
   assert res.errors == 4 and res.scanned == len(paths) - 2
   reasons = {f["path"]: f["reason"] for f in store.files()
              if f["status"] == "error"}
@@ -167,11 +166,11 @@ def test_unreadable_vanished_and_denied_files_are_dead_letters(
   assert "FileNotFoundError" in reasons[rel(gone)]
   assert "IsADirectoryError" in reasons[rel(folder)]
   assert "PermissionError: Permission denied" in reasons[rel(denied)]
-  dead = [n for n in os.listdir(os.path.join(sd, "damaged"))]
-  assert len(dead) == 4
+  assert len(os.listdir(os.path.join(sd, "damaged"))) == 4
   # The single-process scan records the same reasons and goes on.
   one = Store(str(tmp_path / "one.sqlite"))
   r1 = scan.scan(more, arch, scan.FileScorer.from_workdir(work, MEL, "np"),
                  one, bar=False)
+  os.rmdir(folder)
   assert r1.errors == 4 and {f["path"]: f["reason"] for f in one.files()
                              if f["status"] == "error"} == reasons
