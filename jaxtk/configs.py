@@ -35,12 +35,13 @@ def field_paths(config) -> dict:
   return paths
 
 
-def _replace_at(obj, path, value):
-  if len(path) == 1:
-    return dataclasses.replace(obj, **{path[0]: value})
-  child = getattr(obj, path[0])
-  return dataclasses.replace(obj, **{path[0]: _replace_at(child, path[1:],
-                                                          value)})
+def _replace_tree(obj, tree: dict):
+  """``obj`` with ``tree`` ({field: value or subtree}) applied, one
+  ``dataclasses.replace`` per dataclass, children first: a config's
+  ``__post_init__`` checks see every override at once."""
+  changes = {name: _replace_tree(getattr(obj, name), sub)
+             if isinstance(sub, dict) else sub for name, sub in tree.items()}
+  return dataclasses.replace(obj, **changes)
 
 
 def override(config, **overrides):
@@ -54,6 +55,7 @@ def override(config, **overrides):
       one of an enum field's allowed values.
   """
   paths = field_paths(config)
+  tree = {}
   for name, value in overrides.items():
     if value is None:
       continue
@@ -66,8 +68,11 @@ def override(config, **overrides):
       current = getattr(current, part)
     if isinstance(current, enum.Enum):
       value = choice(name, value, type(current))
-    config = _replace_at(config, paths[name], value)
-  return config
+    node = tree
+    for part in paths[name][:-1]:
+      node = node.setdefault(part, {})
+    node[paths[name][-1]] = value
+  return _replace_tree(config, tree) if tree else config
 
 
 def choice(name: str, value: Any, allowed):
