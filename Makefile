@@ -14,7 +14,7 @@ test: setup
 
 # Not timed tests: each prints ratios against its peer measured in the same run.
 bench:
-	EXTRAS=test,bench bash scripts/setup.sh
+	EXTRAS=test,beam,bench bash scripts/setup.sh
 	$(PY) bench/awe_step.py
 	$(PY) bench/ap_eval.py
 	$(PY) bench/gmm_em.py

@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 
 DEB_PACKAGES=(espeak-ng flite festival festvox-kallpc16k festvox-kdlpc16k festvox-us-slt-hts)
 PYTHON=${PYTHON:-python3}
-EXTRAS=${EXTRAS:-test}
+EXTRAS=${EXTRAS:-test,beam}
 
 missing=()
 for p in "${DEB_PACKAGES[@]}"; do

@@ -76,6 +76,14 @@ def test_resume_after_interruption(data, tmp_path, monkeypatch):
   phases = [r["phase"] for r in _rows(tmp_path)]
   assert phases.count("vae[era 0]") == 1  # phase 1 was not redone
   assert "np[era 0]" in phases and phases[-1] == "gmm[era 0]"
+  # the same parameters as a run never stopped
+  whole = detector.train_detector(data.x_all, cfg, str(tmp_path / "whole"))
+  leaves = jax.tree.leaves(whole.trained.params)
+  assert len(leaves) > 10
+  for a, b in zip(leaves, jax.tree.leaves(det.trained.params)):
+    np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+  for a, b in zip(whole.trained.gmm, det.trained.gmm):
+    np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
   # a finished run resumes to the end at once and gives the same detector
   again = detector.train_detector(data.x_all, cfg, str(tmp_path))
   for k, v in det.score(data.x_eval[:50]).items():
