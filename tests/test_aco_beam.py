@@ -12,8 +12,12 @@ import pytest
 
 from anomaly_jax import detector as det_lib
 from anomaly_jax import train as train_lib
-from anomaly_jax.aco import beam_scan, config, features, scan, shards, synth
-from anomaly_jax.aco import reader
+from anomaly_jax.aco import config, detect, features, reader, scan, shards
+from anomaly_jax.aco import synth
+
+pytest.importorskip("apache_beam", reason="the [beam] extra is not installed"
+                    " (scripts/setup.sh installs it: EXTRAS=test,beam)")
+from anomaly_jax.aco import beam_scan  # pylint: disable=g-import-not-at-top,wrong-import-position
 from anomaly_jax.aco.archive import Archive
 from anomaly_jax.aco.store import Store
 
@@ -82,7 +86,6 @@ def test_beam_equals_single_process_and_rerun_skips(setup, single,
   bad = [f for f in store.files() if f["status"] == "error"]
   assert "outside 1..32" in bad[0]["reason"]
   # Detections from the two indexes are the same.
-  from anomaly_jax.aco import detect  # pylint: disable=g-import-not-at-top
   typ = lambda w: detect.typical_mask(w["t"], (5,))
   wa, wb = single.windows(), store.windows()
   assert detect.find(wa, "np", typ(wa), 0.1) == detect.find(
