@@ -2,7 +2,6 @@
 spectrogram PNGs."""
 import csv
 import datetime as dt
-import os
 
 import librosa
 import numpy as np
