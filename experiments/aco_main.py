@@ -17,86 +17,61 @@ from anomaly_jax.aco import config, evaluation, pipeline
 from jaxtk import configs, logs
 
 _C = config.AcoConfig()
-_M, _D, _T, _B = _C.mel, _C.detector, _C.detector.train, _C.beam
 F = flags.FLAGS
-
-
-def _enum(name, kind, default, help_):
-  flags.DEFINE_enum(name, None, [m.value for m in kind],
-                    f"{help_} (default {default.value})")
-
-
-def _csv(values) -> str:
-  return ",".join(f"{v:g}" if isinstance(v, float) else str(v)
-                  for v in values)
-
-
-flags.DEFINE_string("archive", None, "archive root (default: the embedded "
-                    "synthetic archive, $ACO_ARCHIVE or <repo>/data/aco, "
-                    "built on first use)")
-flags.DEFINE_string("workdir", None, "outputs and resumable state "
-                    f"(default {_C.workdir})")
-flags.DEFINE_string("start", None, "first file time, ISO (default: all)")
-flags.DEFINE_string("end", None, "end time, ISO, exclusive (default: all)")
-flags.DEFINE_list("typical_hours", None, "UTC hours of the quiet files to "
-                  f"train on (default {_csv(_C.typical_hours)}: 19:00 Hawaii)")
-_enum("mode", config.Mode, _C.mode, "what to run")
-_enum("score", config.ScoreKey, _C.score, "detector output ranked as 'ours'")
-_enum("engine", config.Engine, _C.engine, "scan in this process or on Beam")
-flags.DEFINE_integer("train_per_file", None, "training windows per file "
-                     f"(default {_C.train_per_file})")
-flags.DEFINE_float("low_weight", None, "standardised low bands times this "
-                   f"when training (default {_C.low_weight:g}; 1: as the "
-                   "mels)")
-flags.DEFINE_float("fa_per_hour", None, "false-alarm budget of the recall "
-                   f"(default {_C.fa_per_hour:g})")
-flags.DEFINE_integer("top_n", None, "spectrogram PNGs of the top detections "
-                     f"(default {_C.top_n})")
-# Features (MelConfig).
-flags.DEFINE_integer("rate", None, f"sample rate (Hz, default {_M.rate})")
-flags.DEFINE_integer("n_fft", None, f"STFT size (default {_M.n_fft})")
-flags.DEFINE_integer("hop", None, f"STFT hop (default {_M.hop})")
-flags.DEFINE_integer("n_mels", None, f"mel bands (default {_M.n_mels})")
-flags.DEFINE_float("fmin", None, f"lowest mel frequency (Hz, default "
-                   f"{_M.fmin:g})")
-flags.DEFINE_list("low_bands", None, "Hz edges of bands from a decimated "
-                  "long-window STFT, for 20 Hz fin pulses (empty: off; "
-                  f"default {_csv(_M.low_bands)})")
-flags.DEFINE_integer("context", None, f"frames per window (default "
-                     f"{_M.context})")
-flags.DEFINE_integer("stride", None, f"frames between windows (default "
-                     f"{_M.stride})")
-flags.DEFINE_list("band", None, "Hz band of the energy baseline (default "
-                  f"{_csv(_M.band)})")
-# Detector and its training (DetectorConfig, TrainConfig).
-flags.DEFINE_integer("h_dim", None, f"interface width (default {_D.h_dim})")
-flags.DEFINE_list("hidden", None, f"hidden widths (default "
-                  f"{_csv(_D.hidden)})")
-flags.DEFINE_integer("z_dim", None, f"latent size (default {_T.z_dim})")
-flags.DEFINE_integer("steps_vae", None, f"VAE steps per era (default "
-                     f"{_T.steps_vae})")
-flags.DEFINE_integer("steps_np", None, "NP-discriminator steps per era "
-                     f"(default {_T.steps_np})")
-flags.DEFINE_integer("steps_ae", None, "plain-AE baseline steps, needed by "
-                     f"--score=ae (default {_T.steps_ae})")
-flags.DEFINE_integer("eras", None, f"training eras (default {_T.eras})")
-flags.DEFINE_float("tau", None, "NP sigmoid temperature on log recon errors "
-                   f"(default {_T.tau:g})")
-flags.DEFINE_float("quantile", None, "typical-latent NLL quantile for the "
-                   f"generator's rejection (default {_T.quantile:g})")
-_enum("proposal", train_lib.Proposal, _T.proposal, "generator candidates")
-flags.DEFINE_integer("seed", None, f"PRNG seed (default {_T.seed})")
-# The Beam engine (BeamConfig).
-flags.DEFINE_string("runner", None, "Beam runner: DirectRunner, "
-                    "FlinkRunner, SparkRunner, DataflowRunner (default "
-                    f"{_B.runner})")
-flags.DEFINE_integer("direct_num_workers", None, "DirectRunner workers "
-                     f"(default {_B.direct_num_workers})")
-_enum("direct_running_mode", config.RunningMode, _B.direct_running_mode,
-      "DirectRunner worker kind")
-flags.DEFINE_multi_string("beam_options", None, "another Beam pipeline "
-                          "option, e.g. --beam_options=--flink_master="
-                          "host:8081 (repeat the flag for more)")
+for _define, _name, _help in (
+    (flags.DEFINE_string, "archive", "archive root (None: the embedded "
+     "synthetic archive, $ACO_ARCHIVE or <repo>/data/aco, built on first "
+     "use)"),
+    (flags.DEFINE_string, "workdir", "outputs and resumable state"),
+    (flags.DEFINE_string, "start", "first file time, ISO (None: all)"),
+    (flags.DEFINE_string, "end", "end time, ISO, exclusive (None: all)"),
+    (flags.DEFINE_list, "typical_hours", "UTC hours of the quiet files to "
+     "train on (5 UTC: 19:00 Hawaii time)"),
+    (flags.DEFINE_integer, "train_per_file", "training windows per file"),
+    (flags.DEFINE_float, "low_weight", "standardised low bands times this "
+     "when training (1: as the mels)"),
+    (flags.DEFINE_float, "fa_per_hour", "false-alarm budget of the recall"),
+    (flags.DEFINE_integer, "top_n", "spectrogram PNGs of the top detections"),
+    # Features (MelConfig).
+    (flags.DEFINE_integer, "rate", "sample rate of the archive (Hz)"),
+    (flags.DEFINE_integer, "n_fft", "STFT size"),
+    (flags.DEFINE_integer, "hop", "STFT hop"),
+    (flags.DEFINE_integer, "n_mels", "mel bands"),
+    (flags.DEFINE_float, "fmin", "lowest mel frequency (Hz)"),
+    (flags.DEFINE_list, "low_bands", "Hz edges of bands from a decimated "
+     "long-window STFT, for 20 Hz fin pulses (empty: off)"),
+    (flags.DEFINE_integer, "context", "frames per window"),
+    (flags.DEFINE_integer, "stride", "frames between windows"),
+    (flags.DEFINE_list, "band", "Hz band of the energy baseline"),
+    # The detector and its training (DetectorConfig, TrainConfig).
+    (flags.DEFINE_integer, "h_dim", "encoder/decoder interface width"),
+    (flags.DEFINE_list, "hidden", "hidden widths of the dense layers"),
+    (flags.DEFINE_integer, "z_dim", "latent size"),
+    (flags.DEFINE_integer, "steps_vae", "VAE steps per era"),
+    (flags.DEFINE_integer, "steps_np", "NP-discriminator steps per era"),
+    (flags.DEFINE_integer, "steps_ae", "plain-AE baseline steps (needed "
+     "by --score=ae)"),
+    (flags.DEFINE_integer, "eras", "training eras"),
+    (flags.DEFINE_float, "tau", "NP sigmoid temperature on log errors"),
+    (flags.DEFINE_float, "quantile", "typical-latent NLL quantile for the "
+     "generator's rejection"),
+    (flags.DEFINE_integer, "seed", "PRNG seed"),
+    # The Beam engine (BeamConfig).
+    (flags.DEFINE_string, "runner", "Beam runner: DirectRunner, "
+     "FlinkRunner, SparkRunner, DataflowRunner"),
+    (flags.DEFINE_integer, "direct_num_workers", "DirectRunner workers"),
+    (flags.DEFINE_multi_string, "beam_options", "another Beam pipeline "
+     "option, e.g. --beam_options=--flink_master=host:8081 (repeat the "
+     "flag for more)")):
+  configs.define_flag(_define, _name, _C, _help)
+for _name, _kind, _help in (
+    ("mode", config.Mode, "what to run"),
+    ("score", config.ScoreKey, "detector output ranked as 'ours'"),
+    ("engine", config.Engine, "scan in this process or on Beam"),
+    ("proposal", train_lib.Proposal, "generator candidates"),
+    ("direct_running_mode", config.RunningMode, "DirectRunner worker kind")):
+  configs.define_flag(flags.DEFINE_enum, _name, _C, _help,
+                      enum_values=[m.value for m in _kind])
 
 _LISTS = {"typical_hours": int, "low_bands": float, "band": float,
           "hidden": int}

@@ -22,47 +22,35 @@ from anomaly_jax import train as train_lib
 from jaxtk import configs
 
 _d = mnist.MnistConfig()
-_t = _d.train
-flags.DEFINE_string("workdir", "runs/mnist", "checkpoints, metrics, PNGs")
-flags.DEFINE_list("anomalous", None, f"anomalous digits (default "
-                  f"{','.join(map(str, _d.anomalous))})")
-flags.DEFINE_list("typical", None, "typical digits (default: all the others)")
-flags.DEFINE_float("contamination", None, "anomalous fraction of the "
-                   f"unlabelled phase-1 data (default {_d.contamination})")
-flags.DEFINE_float("eval_fraction", None,
-                   f"held-out share (default {_d.eval_fraction})")
-flags.DEFINE_integer("h_dim", None,
-                     f"encoder/decoder interface width (default {_d.h_dim})")
-flags.DEFINE_integer("eras", None, f"repetitions of the three phases "
-                     f"(default {_t.eras})")
-flags.DEFINE_integer("seed", None, f"PRNG seed, also of the data split "
-                     f"(default {_t.seed})")
-flags.DEFINE_integer("z_dim", None, f"latent size, 2 adds latent.png "
-                     f"(default {_t.z_dim})")
-flags.DEFINE_integer("n_components", None,
-                     f"GMM components (default {_t.n_components})")
-flags.DEFINE_integer("steps_ae", None,
-                     f"baseline AE steps (default {_t.steps_ae})")
-flags.DEFINE_integer("steps_vae", None,
-                     f"phase-1 steps per era (default {_t.steps_vae})")
-flags.DEFINE_integer("steps_np", None,
-                     f"phase-2 steps per era (default {_t.steps_np})")
-flags.DEFINE_integer("batch_size", None,
-                     f"batch size (default {_t.batch_size})")
-flags.DEFINE_float("lr", None, f"Adam learning rate (default {_t.lr})")
-flags.DEFINE_float("rho", None,
-                   f"target FPR of the NP objective (default {_t.rho})")
-flags.DEFINE_float("tau", None, "sigmoid temperature, log-error units "
-                   f"(default {_t.tau})")
-flags.DEFINE_float("quantile", None, "typical-latent NLL quantile used as "
-                   f"rejection threshold (default {_t.quantile})")
-flags.DEFINE_float("beta", None, f"KL weight (default {_t.beta})")
-flags.DEFINE_float("np_recon_weight", None, "weight of the typical log error "
-                   f"in the NP phase (default {_t.np_recon_weight})")
-flags.DEFINE_enum("proposal", None, [p.value for p in train_lib.Proposal],
-                  "generator candidates: N(0,I) or the unlabelled latent "
-                  f"means (default {_t.proposal.value})")
 FLAGS = flags.FLAGS
+flags.DEFINE_string("workdir", "runs/mnist", "checkpoints, metrics, PNGs")
+for _define, _name, _help in (
+    (flags.DEFINE_list, "anomalous", "anomalous digits"),
+    (flags.DEFINE_list, "typical", "typical digits (empty: all the others)"),
+    (flags.DEFINE_float, "contamination",
+     "anomalous fraction of the unlabelled phase-1 data"),
+    (flags.DEFINE_float, "eval_fraction", "held-out share"),
+    (flags.DEFINE_integer, "h_dim", "encoder/decoder interface width"),
+    (flags.DEFINE_integer, "eras", "repetitions of the three phases"),
+    (flags.DEFINE_integer, "seed", "PRNG seed, also of the data split"),
+    (flags.DEFINE_integer, "z_dim", "latent size, 2 adds latent.png"),
+    (flags.DEFINE_integer, "n_components", "GMM components"),
+    (flags.DEFINE_integer, "steps_ae", "baseline AE steps"),
+    (flags.DEFINE_integer, "steps_vae", "phase-1 steps per era"),
+    (flags.DEFINE_integer, "steps_np", "phase-2 steps per era"),
+    (flags.DEFINE_integer, "batch_size", "batch size"),
+    (flags.DEFINE_float, "lr", "Adam learning rate"),
+    (flags.DEFINE_float, "rho", "target FPR of the NP objective"),
+    (flags.DEFINE_float, "tau", "sigmoid temperature, log-error units"),
+    (flags.DEFINE_float, "quantile",
+     "typical-latent NLL quantile used as rejection threshold"),
+    (flags.DEFINE_float, "beta", "KL weight"),
+    (flags.DEFINE_float, "np_recon_weight",
+     "weight of the typical log error in the NP phase")):
+  configs.define_flag(_define, _name, _d, _help)
+configs.define_flag(flags.DEFINE_enum, "proposal", _d, "generator candidates:"
+                    " N(0,I) or the unlabelled latent means",
+                    enum_values=[p.value for p in train_lib.Proposal])
 
 
 def _ints(values):

@@ -7,6 +7,7 @@ value, so the library's defaults are the script's defaults.
 """
 import dataclasses
 import enum
+import sys
 from typing import Any
 
 
@@ -94,3 +95,31 @@ def choice(name: str, value: Any, allowed):
       return value
     options = [str(a) for a in allowed]
   raise ValueError(f"{name}={value!r} is not one of: {', '.join(options)}")
+
+
+def define_flag(define, name: str, config, help_: str, **kwargs):
+  """Defines the flag for leaf field ``name`` of ``config``: default None
+  (keep the config's value), the config's value shown in the help.
+
+  Args:
+    define: an absl ``flags.DEFINE_*`` function.
+    name: a leaf field name of ``config`` (see :func:`field_paths`).
+    config: the config whose defaults the script keeps.
+    help_: what the flag sets.
+    **kwargs: passed on (e.g. ``enum_values`` for ``DEFINE_enum``).
+  """
+  value = config
+  for part in field_paths(config)[name]:
+    value = getattr(value, part)
+  if isinstance(value, enum.Enum):
+    value = value.value
+  elif isinstance(value, (tuple, list)):
+    value = ",".join(f"{v:g}" if isinstance(v, float) else str(v)
+                     for v in value) or "empty"
+  elif isinstance(value, float):
+    value = f"{value:g}"
+  # Listed under the calling script in --help, as if it had defined it.
+  caller = sys._getframe(1).f_globals.get("__name__")  # pylint: disable=protected-access
+  kwargs.setdefault("module_name",
+                    sys.argv[0] if caller == "__main__" else caller)
+  define(name, None, help=f"{help_} (default {value})", **kwargs)
