@@ -18,7 +18,7 @@ test: setup
 
 # Not timed tests: each prints ratios against its peer measured in the same run.
 bench:
-	EXTRAS=test,voices,bench bash scripts/setup.sh
+	EXTRAS=test,beam,voices,bench bash scripts/setup.sh
 	$(PY) bench/awe_step.py
 	$(PY) bench/ap_eval.py
 	$(PY) bench/gmm_em.py

@@ -3,7 +3,7 @@
 For users of ``anomaly_jax`` on their own features (the hydrophone archive
 feeds flattened, standardised log-mel context windows, e.g. 5 x 64 = 320)::
 
-  cfg = DetectorConfig(input_dim=320)
+  cfg = DetectorConfig(input_dim=320)   # cfg.train: the TrainConfig
   det = train_detector(x_typical, cfg, workdir="runs/det")  # resumes
   scores = det.score(x_new)   # {"ae", "vae", "gmm_nll", "np"} -> [N] each
   det.save("runs/det/final"); det = Detector.load("runs/det/final")
@@ -28,44 +28,39 @@ from jaxtk import checkpoint
 from jaxtk.errors import DataError
 
 
-@dataclasses.dataclass
+@dataclasses.dataclass(frozen=True)
 class DetectorConfig:
   input_dim: int               # feature size (e.g. 5 frames x 64 mels = 320)
   h_dim: int = 128             # encoder/decoder interface width
-  z_dim: int = 8               # latent size
   hidden: tuple = (256,)       # hidden widths of the dense encoder/decoders
-  n_components: int = 4        # GMM components on typical latents
-  eras: int = 2                # repetitions of the three training phases
-  steps_ae: int = 1000         # plain-AE baseline steps (0: no "ae" score)
-  steps_vae: int = 1000        # phase-1 (VAE) steps per era
-  steps_np: int = 500          # phase-2 (NP discriminator) steps per era
-  batch_size: int = 256        # batch size of every phase
-  lr: float = 1e-3             # Adam learning rate
-  rho: float = 0.05            # target false-positive rate of the NP loss
-  tau: float = 1.0             # sigmoid temperature on log recon errors
-  quantile: float = 0.995      # typical-latent NLL quantile for rejection
-  beta: float = 1.0            # KL weight in the VAE loss
-  np_recon_weight: float = 0.1  # mean typical log-error weight in phase 2
-  proposal: str = "aggregate"  # generator candidates: "prior" N(0,I) or
-                               # "aggregate" (latent means of x)
-  seed: int = 0                # PRNG seed
+  # The training schedule and hyper-parameters (z_dim, the GMM, the steps,
+  # the NP objective's rho / tau, the generator's quantile and proposal).
+  train: train_lib.TrainConfig = train_lib.TrainConfig(
+      batch_size=256, steps_ae=1000)
 
-  def train_config(self) -> train_lib.TrainConfig:
-    """The training settings: every TrainConfig field this config also has."""
-    return train_lib.TrainConfig(**{
-        f.name: getattr(self, f.name)
-        for f in dataclasses.fields(train_lib.TrainConfig)
-        if hasattr(self, f.name)})
+  @classmethod
+  def from_dict(cls, d: dict, where: str) -> "DetectorConfig":
+    """The config of ``as_dict``'s output (read from file ``where``)."""
+    try:
+      return cls(**{**d, "hidden": tuple(d["hidden"]),
+                    "train": train_lib.TrainConfig(**d["train"])})
+    except (TypeError, KeyError, ValueError) as e:
+      raise DataError(where, f"not a DetectorConfig: {e}") from e
+
+  def as_dict(self) -> dict:
+    """Plain JSON types (tuples as lists, enums as their values)."""
+    return json.loads(json.dumps(dataclasses.asdict(self)))
 
 
 def build_models(cfg: DetectorConfig) -> tuple[vae.Gumiho, vae.Gumiho]:
   """The dense Gumiho (tails "vae", "np") and the plain AE (tail "ae")."""
   hidden = tuple(cfg.hidden)
+  z_dim = cfg.train.z_dim
   dec = lambda: models.DenseDecoder(cfg.input_dim, hidden[::-1])
-  g = vae.Gumiho(models.DenseEncoder(cfg.h_dim, hidden), cfg.h_dim, cfg.z_dim)
+  g = vae.Gumiho(models.DenseEncoder(cfg.h_dim, hidden), cfg.h_dim, z_dim)
   g = g.add_tail(train_lib.VAE, dec()).add_tail(train_lib.NP, dec())
   ae = vae.Gumiho(models.DenseEncoder(cfg.h_dim, hidden), cfg.h_dim,
-                  cfg.z_dim, variational=False).add_tail(train_lib.AE, dec())
+                  z_dim, variational=False).add_tail(train_lib.AE, dec())
   return g, ae
 
 
@@ -127,12 +122,12 @@ class Detector:
     ck = checkpoint.Checkpoints(os.path.abspath(path))
     last = ck.latest_step()  # overwrite: a newer step; orbax drops the old
     ck.save(0 if last is None else last + 1, _as_state(self.trained),
-            {"config": _cfg_dict(self.cfg)})
+            {"config": self.cfg.as_dict()})
     ck.close()
     # The config again as plain JSON: ``load`` needs it to build the
     # parameter structure before it can restore the checkpoint.
     with open(os.path.join(path, "config.json"), "w") as f:
-      json.dump(_cfg_dict(self.cfg), f, indent=1)
+      json.dump(self.cfg.as_dict(), f, indent=1)
 
   @classmethod
   def load(cls, path: str) -> "Detector":
@@ -142,22 +137,12 @@ class Detector:
       raise DataError(path, "no saved detector here (Detector.save writes "
                       "config.json and a checkpoint)")
     with open(cfg_path) as f:
-      raw = json.load(f)
-    try:
-      cfg = DetectorConfig(**{**raw, "hidden": tuple(raw["hidden"])})
-    except TypeError as e:
-      raise DataError(cfg_path, f"not a DetectorConfig: {e}") from e
+      cfg = DetectorConfig.from_dict(json.load(f), cfg_path)
     ck = checkpoint.Checkpoints(os.path.abspath(path))
     like = _as_state(_untrained(cfg))
     state, _ = ck.restore(like)
     ck.close()
     return cls(cfg, _from_state(state))
-
-
-def _cfg_dict(cfg: DetectorConfig) -> dict:
-  d = dataclasses.asdict(cfg)
-  d["hidden"] = list(d["hidden"])
-  return d
 
 
 def _as_state(t: train_lib.Trained) -> dict:
@@ -175,11 +160,11 @@ def _from_state(s: dict) -> train_lib.Trained:
 def _untrained(cfg: DetectorConfig) -> train_lib.Trained:
   model, ae = build_models(cfg)
   x = jnp.zeros((2, cfg.input_dim))
-  k = cfg.n_components
+  tc = cfg.train
   return train_lib.Trained(
       vae.init(model, jax.random.key(0), x),
-      vae.init(ae, jax.random.key(1), x) if cfg.steps_ae else {},
-      train_lib._placeholder_gmm(k, cfg.z_dim), jnp.zeros(()))  # pylint: disable=protected-access
+      vae.init(ae, jax.random.key(1), x) if tc.steps_ae else {},
+      train_lib._placeholder_gmm(tc.n_components, tc.z_dim), jnp.zeros(()))  # pylint: disable=protected-access
 
 
 def train_detector(x: np.ndarray, cfg: DetectorConfig,
@@ -199,12 +184,13 @@ def train_detector(x: np.ndarray, cfg: DetectorConfig,
   if x.ndim != 2 or x.shape[1] != cfg.input_dim:
     raise DataError("train_detector", f"expected [N, {cfg.input_dim}] "
                     f"features, got shape {x.shape}", field="x")
-  if len(x) < max(2, cfg.n_components):
-    raise DataError("train_detector", f"need at least {cfg.n_components} "
+  if len(x) < max(2, cfg.train.n_components):
+    raise DataError("train_detector", f"need at least "
+                    f"{cfg.train.n_components} "
                     f"rows, got {len(x)}", field="x")
   if not np.all(np.isfinite(x)):
     raise DataError("train_detector", "x contains NaN or inf", field="x")
   x_t = x if x_typical is None else np.asarray(x_typical, np.float32)
   model, ae = build_models(cfg)
-  trained = train_lib.train(model, x, x_t, cfg.train_config(), workdir, ae)
+  trained = train_lib.train(model, x, x_t, cfg.train, workdir, ae)
   return Detector(cfg, trained)

@@ -1,8 +1,13 @@
 """ROC metrics in plain numpy (scikit-learn is only a test/bench extra).
 
+The one AUC of the project (the MNIST table and the ACO report use it).
 Definitions follow ``sklearn.metrics``: ``auc`` is ``roc_auc_score``;
 ``partial_auc`` is ``roc_auc_score(max_fpr=...)`` with the McClish
 standardisation (0.5 = chance, 1 = perfect); the tests compare them.
+Deliberate differences: scores may be ``-inf`` / ``inf`` (ranked below /
+above every finite score; the ACO report ranks unscored windows at
+``-inf``); labels of one class raise ``ValueError``, as in scikit-learn
+(an AUC is undefined then; callers that want NaN say so).
 """
 import numpy as np
 
@@ -14,8 +19,8 @@ def _check(labels, scores):
     raise ValueError(f"labels {labels.shape} and scores {scores.shape} differ")
   if labels.all() or not labels.any():
     raise ValueError("ROC needs both positive and negative labels")
-  if not np.all(np.isfinite(scores)):
-    raise ValueError("scores contain NaN or inf")
+  if np.isnan(scores).any():
+    raise ValueError("scores contain NaN")
   return labels, scores
 
 
@@ -29,7 +34,8 @@ def roc_curve(labels, scores):
   labels, scores = _check(labels, scores)
   order = np.argsort(-scores, kind="mergesort")
   s, y = scores[order], labels[order]
-  last = np.r_[np.nonzero(np.diff(s))[0], len(s) - 1]   # end of each tie run
+  # End of each run of tied scores (``!=``, not ``diff``: inf - inf is NaN).
+  last = np.r_[np.nonzero(s[1:] != s[:-1])[0], len(s) - 1]
   tps = np.cumsum(y)[last]
   fps = (last + 1) - tps
   tpr = np.r_[0.0, tps / tps[-1]]

@@ -24,17 +24,16 @@ from anomaly_jax import vae
 from jaxtk import batching
 
 
-@dataclasses.dataclass
+@dataclasses.dataclass(frozen=True)
 class MnistConfig:
   anomalous: tuple = (1, 4, 7)   # digits treated as anomalous
   typical: tuple = ()            # typical digits (empty: all the others)
   contamination: float = 0.1     # anomalous fraction of the phase-1 set
   eval_fraction: float = 0.3     # held-out share of the 5,000 digits
   h_dim: int = 64                # encoder/decoder interface width
-  train: train_lib.TrainConfig = dataclasses.field(
-      default_factory=lambda: train_lib.TrainConfig(
-          z_dim=8, n_components=6, eras=2, steps_ae=600, steps_vae=600,
-          steps_np=500, batch_size=64))
+  train: train_lib.TrainConfig = train_lib.TrainConfig(
+      z_dim=8, n_components=6, eras=2, steps_ae=600, steps_vae=600,
+      steps_np=500, batch_size=64)
 
 
 @dataclasses.dataclass

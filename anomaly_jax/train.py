@@ -14,6 +14,7 @@ inside one ``lax.fori_loop`` per dispatch, each drawing its batch with
 stopped run resumes at the last completed stage.
 """
 import dataclasses
+import enum
 import functools
 import os
 from typing import NamedTuple
@@ -26,17 +27,23 @@ import optax
 
 from anomaly_jax import generator
 from anomaly_jax import gmm as gmm_lib
-from anomaly_jax import np_loss as np_lib
+from anomaly_jax import losses
 from anomaly_jax import vae
+from anomaly_jax.losses import AE, NP, VAE
 from jaxtk import batching
 from jaxtk import checkpoint
+from jaxtk import configs
 from jaxtk import metrics_io
 from jaxtk import progress
 
-VAE, NP, AE = "vae", "np", "ae"
+
+class Proposal(str, enum.Enum):
+  """Where the phase-2 rejection sampler draws candidate latents."""
+  PRIOR = "prior"          # N(0, I), the seed paper
+  AGGREGATE = "aggregate"  # latent means of the unlabelled phase-1 data
 
 
-@dataclasses.dataclass
+@dataclasses.dataclass(frozen=True)
 class TrainConfig:
   z_dim: int = 8                 # latent size
   n_components: int = 4          # GMM components on typical latents
@@ -54,11 +61,13 @@ class TrainConfig:
   gmm_iters: int = 200           # max EM iterations per fit
   gmm_tol: float = 1e-4          # EM tolerance on mean log-likelihood
   oversample: int = 8            # rejection-sampler candidates per round / n
-  # Rejection-sampler candidates: "prior" = N(0, I) (the seed paper);
-  # "aggregate" = latent means of the unlabelled phase-1 data.
-  proposal: str = "aggregate"
+  proposal: Proposal = Proposal.AGGREGATE  # rejection-sampler candidates
   chunk: int = 50                # steps per jitted dispatch
   seed: int = 0                  # PRNG seed
+
+  def __post_init__(self):
+    object.__setattr__(self, "proposal",
+                       configs.choice("proposal", self.proposal, Proposal))
 
 
 class Trained(NamedTuple):
@@ -109,10 +118,6 @@ def make_step_chunk(loss_of, tx):
     return params, opt, stats
 
   return jax.jit(chunk, donate_argnums=(0, 1))
-
-
-def _batch(rng, data, batch_size):
-  return data[jax.random.randint(rng, (batch_size,), 0, data.shape[0])]
 
 
 def encode_mu(model: vae.Gumiho, params: dict, x, batch_size: int = 1024):
@@ -205,32 +210,13 @@ def train(model: vae.Gumiho, x_all, x_typ, cfg: TrainConfig,
                    meta.get("name"))
       writer.truncate_after(int(meta["offset"]))
 
-  def vae_loss(params, k, data, *, m, tail, beta):
-    kb, kz = jax.random.split(k)
-    return vae.loss_fn(m, params, _batch(kb, data, cfg.batch_size), kz,
-                       tail=tail, beta=beta)
-
-  if cfg.proposal not in ("prior", "aggregate"):
-    raise ValueError(f"TrainConfig.proposal must be 'prior' or 'aggregate',"
-                     f" got {cfg.proposal!r}")
-
-  def np_objective(params, k, data, gmm_state, thr, pool):
-    kb, kg = jax.random.split(k)
-    x_t = _batch(kb, data, cfg.batch_size)
-    lat = generator.conditional(
-        kg, gmm_state, thr, n=cfg.batch_size, z_dim=model.z_dim,
-        oversample=cfg.oversample,
-        pool=pool if cfg.proposal == "aggregate" else None)
-    x_g = generator.generate(model, params, lat.z, VAE)
-    e_t = jnp.log(vae.recon_error(model, params, x_t, NP) + 1e-6)
-    e_g = jnp.log(vae.recon_error(model, params, x_g, NP) + 1e-6)
-    loss, aux = np_lib.np_loss(e_t, e_g, rho=cfg.rho, tau=cfg.tau)
-    loss = loss + cfg.np_recon_weight * jnp.mean(e_t)
-    return loss, dict(aux, ok=lat.ok)
-
   vae_chunk = make_step_chunk(functools.partial(
-      vae_loss, m=model, tail=VAE, beta=cfg.beta), tx)
-  np_chunk = make_step_chunk(np_objective, tx)
+      losses.vae_loss, model=model, tail=VAE, beta=cfg.beta,
+      batch_size=cfg.batch_size), tx)
+  np_chunk = make_step_chunk(functools.partial(
+      losses.np_stage_loss, model=model, batch_size=cfg.batch_size,
+      oversample=cfg.oversample, use_pool=cfg.proposal == Proposal.AGGREGATE,
+      rho=cfg.rho, tau=cfg.tau, recon_weight=cfg.np_recon_weight), tx)
   offset = 0
   for i, (name, era) in enumerate(stages):
     steps = {"ae": cfg.steps_ae, "vae": cfg.steps_vae, "np": cfg.steps_np,
@@ -242,7 +228,8 @@ def train(model: vae.Gumiho, x_all, x_typ, cfg: TrainConfig,
     label = f"{name}[era {era}]" if era >= 0 else name
     if name == "ae":
       ae_chunk = make_step_chunk(functools.partial(
-          vae_loss, m=ae_model, tail=AE, beta=0.0), tx)
+          losses.vae_loss, model=ae_model, tail=AE, beta=0.0,
+          batch_size=cfg.batch_size), tx)
       state["ae_params"], state["opt_ae"], _ = _run_phase(
           label, ae_chunk, state["ae_params"], state["opt_ae"], ks, steps,
           cfg, writer, offset, x_typ)
@@ -257,7 +244,8 @@ def train(model: vae.Gumiho, x_all, x_typ, cfg: TrainConfig,
             jnp.copy, p["tails"][VAE])))
       g, thr = fit_gmm(model, p, x_typ, cfg, jax.random.fold_in(ks, 1))
       pool = (jnp.asarray(encode_mu(model, p, x_all))
-              if cfg.proposal == "aggregate" else jnp.zeros((1, model.z_dim)))
+              if cfg.proposal == Proposal.AGGREGATE
+              else jnp.zeros((1, model.z_dim)))
       state["params"], state["opt_np"], _ = _run_phase(
           label, np_chunk, p, state["opt_np"], ks, steps, cfg, writer,
           offset, x_typ, g, thr, pool)

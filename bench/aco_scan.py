@@ -1,6 +1,6 @@
 """ACO scan speed: ours vs the seed's stack, as audio seconds per second.
 
-  PYTHONPATH=$PWD python bench/aco_scan.py [--files 6 --repeats 3]
+  python bench/aco_scan.py [--files 6 --repeats 3 --beam_files 24]
 
 Builds a small archive of 5-minute 24 kHz files (half 16-bit, half 24-bit)
 in a temporary directory and times, per stage, on the same files:
@@ -14,10 +14,12 @@ in a temporary directory and times, per stage, on the same files:
   windows and standardisation;
 * full scan: ``scan.scan`` itself for ours (decode-ahead thread, JAX
   features, detector scores, SQLite store), naive decode + librosa features
-  + the same detector for the seed's stack; and ``scan.scan`` split over two
-  processes as ``aco_main.py --num_processes=2`` does (one per core) (the seed's PyTorch model is not
+  + the same detector for the seed's stack (the seed's PyTorch model is not
   installed; the scoring model is the same for both, so the ratio is the
-  decode and feature path's).
+  decode and feature path's);
+* Beam: ``beam_scan.scan_archive`` on DirectRunner with ``--workers``
+  worker processes (and threads), against ``scan.scan`` on the same
+  ``--beam_files`` files in the same run.
 
 Wall-clock times exclude the one-off jit compilation (a warm-up file first);
 ours and the seed's stack are timed in turn, ``--repeats`` times, best kept.
@@ -26,18 +28,16 @@ Printed as audio seconds per wall-clock second and ratios ours / seed.
 import argparse
 import datetime as dt
 import os
-import subprocess
-import sys
 import tempfile
 import time
 
+import librosa
 import numpy as np
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-# pylint: disable=g-import-not-at-top,wrong-import-position
-import librosa
 from anomaly_jax import detector as det_lib
-from anomaly_jax.aco import features, fmt, reader, scan, synth
+from anomaly_jax import train as train_lib
+from anomaly_jax.aco import beam_scan, config, features, fmt, reader, scan
+from anomaly_jax.aco import shards, synth
 from anomaly_jax.aco.store import Store
 
 
@@ -72,49 +72,30 @@ def librosa_windows(x, cfg: features.MelConfig, mean, std):
   return (db[idx].reshape(n, -1) - mean) / std
 
 
-_WORKER = r"""
-import os, sys, time, numpy as np
-from anomaly_jax import detector as det_lib
-from anomaly_jax.aco import features, scan
-from anomaly_jax.aco.store import Store
-tmp, basedir, i, n = sys.argv[1], sys.argv[2], int(sys.argv[3]), 2
-paths = open(os.path.join(tmp, "paths.txt")).read().split()
-st = np.load(os.path.join(tmp, "std.npz"))
-det = det_lib.Detector.load(os.path.join(tmp, "det"))
-cfg = features.MelConfig(stride=4)
-x = scan.decode_float(paths[0])[1]  # warm-up: compile, not timed
-det.score(features.file_features(x, cfg, st["mean"], st["std"])[0], 2048)
-store = Store(os.path.join(tmp, "two.sqlite"))
-open(os.path.join(tmp, f"ready{i}"), "w").close()
-while not all(os.path.exists(os.path.join(tmp, f"ready{k}")) for k in (0, 1)):
-  time.sleep(0.01)
-t0 = time.time()
-res = scan.scan(paths, basedir, cfg, lambda w: det.score(w, batch_size=2048),
-                "np", store, st["mean"], st["std"], i, n, bar=False)
-print("TIMES", t0, time.time(), res.audio_seconds)
-"""
-
-
-def two_processes(tmp, basedir, paths, det, mean, std):
-  """Audio s per wall s of ``scan.scan`` split over 2 processes (the
-  ``jax.process_index()`` split of aco_main, started here without the
-  coordinator), timed from the common start to the last finish."""
-  det.save(os.path.join(tmp, "det"))
-  np.savez(os.path.join(tmp, "std.npz"), mean=mean, std=std)
-  with open(os.path.join(tmp, "paths.txt"), "w") as f:
-    f.write("\n".join(paths))
-  repo = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-  # One core each: XLA's own intra-op threads would oversubscribe the two.
-  env = dict(os.environ, PYTHONPATH=repo, XLA_FLAGS=(
-      "--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1"))
-  procs = [subprocess.Popen([sys.executable, "-c", _WORKER, tmp, basedir,
-                             str(i)], stdout=subprocess.PIPE,
-                            stderr=subprocess.DEVNULL, text=True, env=env)
-           for i in (0, 1)]
-  rows = [next(l for l in p.communicate()[0].splitlines()
-               if l.startswith("TIMES")).split()[1:] for p in procs]
-  t = np.array(rows, float)
-  return t[:, 2].sum() / (t[:, 1].max() - t[:, 0].min())
+def beam_rows(tmp, basedir, paths, det, mean, std, cfg, audio, workers):
+  """Audio s per wall s of ``beam_scan.scan_archive`` on DirectRunner, per
+  running mode: ``(name, whole run, steady state)``.  The whole run counts
+  the workers' start-up (imports, detector load, jit compilation); the
+  steady state is the files committed after every worker committed its
+  first one, over the time between (from the shards' modification times).
+  """
+  work = os.path.join(tmp, "work")
+  det.save(os.path.join(work, "detector"))
+  np.savez(os.path.join(work, "standardize.npz"), mean=mean, std=std)
+  per_file = audio / len(paths)
+  rows = []
+  for mode in ("multi_processing", "multi_threading"):
+    sd = os.path.join(tmp, f"shards_{mode}")
+    store = Store(os.path.join(tmp, f"beam_{mode}.sqlite"))
+    t0 = time.perf_counter()
+    beam_scan.scan_archive(paths, basedir, work, cfg, "np", store,
+                           config.BeamConfig(direct_num_workers=workers,
+                                             direct_running_mode=mode), sd)
+    wall = time.perf_counter() - t0
+    t = np.sort([os.path.getmtime(p) for p in shards.committed(sd).values()])
+    steady = (len(t) - workers) * per_file / (t[-1] - t[workers - 1])
+    rows.append((f"Beam {mode}", audio / wall, steady))
+  return rows
 
 
 def timed(fn, paths, repeats):
@@ -131,15 +112,20 @@ def main():
   ap = argparse.ArgumentParser()
   ap.add_argument("--files", type=int, default=6)
   ap.add_argument("--repeats", type=int, default=3)
+  ap.add_argument("--beam_files", type=int, default=24,
+                  help="files of the Beam rows and their one-process peer")
+  ap.add_argument("--workers", type=int, default=2,
+                  help="DirectRunner workers (direct_num_workers)")
   args = ap.parse_args()
   cfg = features.MelConfig(stride=4)
   tmp = tempfile.mkdtemp(prefix="aco_bench_")
-  half = max(1, args.files // 2)
+  half = max(1, max(args.files, args.beam_files) // 2)
   basedir = synth.build(os.path.join(tmp, "arch"), synth.SynthConfig(
       n_days=2, blocks=((5, half),), damage=False))
   paths = sorted(scan.select_files(
       [os.path.join(r, f) for r, _, fs in os.walk(basedir) for f in fs
-       if ".HYD" in f], None, None))[:args.files]
+       if ".HYD" in f], None, None))
+  beam_paths, paths = paths[:args.beam_files], paths[:args.files]
   audio = sum(reader.read_file(p).duration for p in paths)
   warm = paths[0]
   x0 = scan.decode_float(warm)[1]
@@ -147,7 +133,8 @@ def main():
   mean, std = win0.mean(0), win0.std(0) + 1e-3
   det = det_lib.train_detector(
       (win0[:2000] - mean) / std, det_lib.DetectorConfig(
-          input_dim=cfg.dim, eras=1, steps_vae=20, steps_np=10, steps_ae=0))
+          input_dim=cfg.dim, train=train_lib.TrainConfig(
+              eras=1, steps_vae=20, steps_np=10, steps_ae=0)))
   det.score(win0[:10], batch_size=2048)
 
   def ours_features(p):
@@ -155,8 +142,9 @@ def main():
 
   def ours_scan_all(_):
     db = os.path.join(tmp, f"scan{time.perf_counter_ns()}.sqlite")
-    scan.scan(paths, basedir, cfg, lambda w: det.score(w, batch_size=2048),
-              "np", Store(db), mean, std, bar=False)
+    scan.scan(paths, basedir, scan.FileScorer(
+        cfg, lambda w: det.score(w, batch_size=2048), "np", mean, std),
+              Store(db), bar=False)
 
   def seed_scan(p):
     return det.score(librosa_windows(naive_read(p), cfg, mean, std),
@@ -177,8 +165,14 @@ def main():
                                  else paths, 1))
       t_seed = min(t_seed, timed(seed, paths, 1))
     rows.append((name, audio / t_ours, audio / t_seed))
-  two = two_processes(tmp, basedir, paths, det, mean, std)
-  rows.append(("scan, 2 processes", two, rows[-1][2]))
+  beam_audio = sum(reader.read_file(p).duration for p in beam_paths)
+  t0 = time.perf_counter()
+  scan.scan(beam_paths, basedir, scan.FileScorer(
+      cfg, lambda w: det.score(w, batch_size=2048), "np", mean, std),
+            Store(os.path.join(tmp, "one.sqlite")), bar=False)
+  one = beam_audio / (time.perf_counter() - t0)
+  brows = beam_rows(tmp, basedir, beam_paths, det, mean, std, cfg,
+                    beam_audio, args.workers)
   print(f"{len(paths)} files, {audio:.0f} s of 24 kHz audio, "
         f"{os.cpu_count()} CPUs, {dt.datetime.utcnow():%Y-%m-%d %H:%M} UTC")
   print(f"{'stage':<18} {'ours (x real time)':>19} {'seed stack':>11} "
@@ -186,8 +180,15 @@ def main():
   for name, o, s in rows:
     print(f"{name:<18} {o:19.0f} {s:11.0f} {o / s:7.1f}")
   print("(features: ours = decode + JAX log-mel + windows, seed = decode + "
-        "librosa + numpy windows; the 2-process row is compared with the "
-        "seed's one-process full scan)")
+        "librosa + numpy windows)")
+  print(f"\nBeam DirectRunner, {args.workers} workers, {len(beam_paths)} "
+        f"files ({beam_audio:.0f} s), against scan.scan in this process "
+        f"({one:.0f}x real time, jit warm):")
+  print(f"{'engine':<28} {'whole run':>10} {'ratio':>6} {'steady':>8} "
+        f"{'ratio':>6}")
+  for name, whole, steady in brows:
+    print(f"{name:<28} {whole:10.0f} {whole / one:6.2f} {steady:8.0f} "
+          f"{steady / one:6.2f}")
 
 
 if __name__ == "__main__":

@@ -7,6 +7,7 @@ value, so the library's defaults are the script's defaults.
 """
 import dataclasses
 import enum
+import sys
 from typing import Any
 
 
@@ -35,12 +36,13 @@ def field_paths(config) -> dict:
   return paths
 
 
-def _replace_at(obj, path, value):
-  if len(path) == 1:
-    return dataclasses.replace(obj, **{path[0]: value})
-  child = getattr(obj, path[0])
-  return dataclasses.replace(obj, **{path[0]: _replace_at(child, path[1:],
-                                                          value)})
+def _replace_tree(obj, tree: dict):
+  """``obj`` with ``tree`` ({field: value or subtree}) applied, one
+  ``dataclasses.replace`` per dataclass, children first: a config's
+  ``__post_init__`` checks see every override at once."""
+  changes = {name: _replace_tree(getattr(obj, name), sub)
+             if isinstance(sub, dict) else sub for name, sub in tree.items()}
+  return dataclasses.replace(obj, **changes)
 
 
 def override(config, **overrides):
@@ -54,6 +56,7 @@ def override(config, **overrides):
       one of an enum field's allowed values.
   """
   paths = field_paths(config)
+  tree = {}
   for name, value in overrides.items():
     if value is None:
       continue
@@ -66,8 +69,11 @@ def override(config, **overrides):
       current = getattr(current, part)
     if isinstance(current, enum.Enum):
       value = choice(name, value, type(current))
-    config = _replace_at(config, paths[name], value)
-  return config
+    node = tree
+    for part in paths[name][:-1]:
+      node = node.setdefault(part, {})
+    node[paths[name][-1]] = value
+  return _replace_tree(config, tree) if tree else config
 
 
 def choice(name: str, value: Any, allowed):
@@ -89,3 +95,31 @@ def choice(name: str, value: Any, allowed):
       return value
     options = [str(a) for a in allowed]
   raise ValueError(f"{name}={value!r} is not one of: {', '.join(options)}")
+
+
+def define_flag(define, name: str, config, help_: str, **kwargs):
+  """Defines the flag for leaf field ``name`` of ``config``: default None
+  (keep the config's value), the config's value shown in the help.
+
+  Args:
+    define: an absl ``flags.DEFINE_*`` function.
+    name: a leaf field name of ``config`` (see :func:`field_paths`).
+    config: the config whose defaults the script keeps.
+    help_: what the flag sets.
+    **kwargs: passed on (e.g. ``enum_values`` for ``DEFINE_enum``).
+  """
+  value = config
+  for part in field_paths(config)[name]:
+    value = getattr(value, part)
+  if isinstance(value, enum.Enum):
+    value = value.value
+  elif isinstance(value, (tuple, list)):
+    value = ",".join(f"{v:g}" if isinstance(v, float) else str(v)
+                     for v in value) or "empty"
+  elif isinstance(value, float):
+    value = f"{value:g}"
+  # Listed under the calling script in --help, as if it had defined it.
+  caller = sys._getframe(1).f_globals.get("__name__")  # pylint: disable=protected-access
+  kwargs.setdefault("module_name",
+                    sys.argv[0] if caller == "__main__" else caller)
+  define(name, None, help=f"{help_} (default {value})", **kwargs)

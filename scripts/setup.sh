@@ -13,7 +13,7 @@ DEB_PACKAGES=(espeak-ng flite festival festvox-kallpc16k festvox-kdlpc16k festvo
 # npm fetches the Kokoro voices once (npm pack kokoro-js); not needed at run time.
 command -v npm >/dev/null || DEB_PACKAGES+=(npm)
 PYTHON=${PYTHON:-python3}
-EXTRAS=${EXTRAS:-test,voices}
+EXTRAS=${EXTRAS:-test,beam,voices}
 
 missing=()
 for p in "${DEB_PACKAGES[@]}"; do

@@ -1,19 +1,19 @@
 """Scan: evaluation maths, resume, damaged files, the detector vs the energy
-baseline on a tiny synthetic archive, two JAX processes."""
+baseline on a tiny synthetic archive, the config's checks up front."""
 import dataclasses
 import os
-import subprocess
-import sys
 
 import numpy as np
 import pytest
-from sklearn.metrics import roc_auc_score
 
-from anomaly_jax.aco import evaluate, features, pipeline, scan, synth
+from anomaly_jax import train as train_lib
+from anomaly_jax.aco import config, detect, evaluate, features, pipeline
+from anomaly_jax.aco import scan, synth
+from anomaly_jax.aco.archive import Archive
 from anomaly_jax.aco.store import Store
+from jaxtk import configs
 from jaxtk.errors import DataError
 
-REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TINY = synth.SynthConfig(rate=8000, file_seconds=60, n_days=1,
                          blocks=((5, 4), (20, 4)), events_per_hour=(20, 300),
                          ships_per_block=0.3)
@@ -26,11 +26,9 @@ def tiny(tmp_path_factory):
   return synth.build(str(tmp_path_factory.mktemp("aco") / "arch"), TINY)
 
 
-def test_auc_equals_sklearn():
-  rng = np.random.default_rng(0)
-  y = rng.random(500) < 0.2
-  s = rng.standard_normal(500) + y + np.round(rng.random(500), 1)
-  assert evaluate.auc(y, s) == pytest.approx(roc_auc_score(y, s), abs=1e-12)
+def test_window_auc_is_nan_for_one_class_only():
+  assert np.isnan(evaluate.auc(np.zeros(5, bool), np.arange(5.0)))
+  assert evaluate.auc(np.arange(4) > 1, np.array([-np.inf, 0, 1, 2])) == 1.0
 
 
 def test_merge_and_recall_at_one_false_alarm():
@@ -40,7 +38,7 @@ def test_merge_and_recall_at_one_false_alarm():
   s[(t >= 50) & (t < 51)] = 3.0    # false alarm
   s[(t >= 70) & (t < 71)] = 2.0    # event B, below the false alarm
   s[(t >= 90) & (t < 91)] = 1.5    # second false alarm
-  dets = evaluate.merge(t, s, np.array(["f"] * t.size), 0.5, 0.25)
+  dets = detect.merge(t, s, np.array(["f"] * t.size), 0.5, 0.25)
   assert [d.score for d in dets] == [5.0, 3.0, 2.0, 1.5]
   assert dets[0].start == 9.75 and dets[0].end == 11.75
   events = np.array([[10.0, 12.0], [70.0, 71.0]])
@@ -69,19 +67,22 @@ def _fake_scorer(calls, stop_after=None):
   return score
 
 
-def test_resume_skips_scored_files_and_damage_never_stops(tiny, tmp_path):
-  paths = scan.select_files(pipeline.Archive(tiny).all_files(), None, None)
-  store = Store(str(tmp_path / "s.sqlite"))
+def _scorer(calls, stop_after=None):
   ones = np.ones(MEL.dim, np.float32)
+  return scan.FileScorer(MEL, _fake_scorer(calls, stop_after), "vae",
+                         0 * ones, ones)
+
+
+def test_resume_skips_scored_files_and_damage_never_stops(tiny, tmp_path):
+  paths = scan.select_files(Archive(tiny).all_files(), None, None)
+  store = Store(str(tmp_path / "s.sqlite"))
   calls = []
   with pytest.raises(KeyboardInterrupt):
-    scan.scan(paths, tiny, MEL, _fake_scorer(calls, 3), "vae", store,
-              0 * ones, ones)
+    scan.scan(paths, tiny, _scorer(calls, 3), store)
   first = len(store.done())
   assert first >= 3  # 3 scored (+ the damaged file if it came first)
   calls2 = []
-  res = scan.scan(paths, tiny, MEL, _fake_scorer(calls2), "vae", store,
-                  0 * ones, ones)
+  res = scan.scan(paths, tiny, _scorer(calls2), store)
   assert res.skipped == first and res.scanned + res.errors + first == 8
   assert len(calls2) == res.scanned
   files = store.files()
@@ -92,64 +93,71 @@ def test_resume_skips_scored_files_and_damage_never_stops(tiny, tmp_path):
   assert n_rows == sum(f["n_windows"] for f in files)
   trunc = [f for f in files if "truncated" in f["issues"]]
   assert len(trunc) == 1
-  again = scan.scan(paths, tiny, MEL, _fake_scorer([]), "vae", store,
-                    0 * ones, ones)
+  again = scan.scan(paths, tiny, _scorer([]), store)
   assert again.scanned == 0 and again.skipped == 8
+  # Storing a file again replaces its rows: (path, idx) is the key.
+  ok = next(f["path"] for f in files if f["status"] == "ok")
+  store.add(_scorer([])(scan.load(os.path.join(tiny, ok), MEL.rate), ok))
+  assert store.db.execute("SELECT COUNT(*) FROM windows").fetchone()[0] == (
+      n_rows)
 
 
 def test_detector_beats_energy_baseline_on_tiny_archive(tiny, tmp_path):
-  opts = pipeline.Options(
-      archive=tiny, workdir=str(tmp_path / "run"), mel=MEL,
-      train_per_file=600, steps_vae=150, steps_np=50, eras=1, top_n=1,
-      score_key="vae")
-  m = pipeline.run(opts)
+  cfg = configs.override(
+      config.AcoConfig(archive=tiny, workdir=str(tmp_path / "run"), mel=MEL,
+                       score="vae"),
+      train_per_file=600, steps_vae=150, steps_np=50, eras=1, top_n=1)
+  m = pipeline.run(cfg)
   ours, base = m["methods"]["vae"], m["methods"]["energy"]
   assert m["events"] > 10 and len(m["damaged"]) == 1
   assert ours["recall_at_fa"] > base["recall_at_fa"]
   assert ours["auc"] > base["auc"]
   for f in ("events.csv", "scores.png", "metrics.json", "scores.sqlite"):
-    assert os.path.exists(os.path.join(opts.workdir, f))
-  assert len(os.listdir(os.path.join(opts.workdir, "top"))) == 1
+    assert os.path.exists(os.path.join(cfg.workdir, f))
+  assert len(os.listdir(os.path.join(cfg.workdir, "top"))) == 1
+  # The detections are in the store, ranked, with the score they rank.
+  dets = Store(os.path.join(cfg.workdir, "scores.sqlite")).detections()
+  assert dets and [d["rank"] for d in dets] == list(range(1, len(dets) + 1))
+  assert dets[0]["score_key"] == "vae" and dets[0]["score"] >= dets[-1][
+      "score"] > dets[0]["threshold"]
   # Scanning with other features than the detector was trained on is
   # refused with the difference named, and the scores are kept.
   other = dataclasses.replace(
-      opts, mode="scan", mel=dataclasses.replace(MEL, n_mels=16))
+      cfg, mode="scan", mel=dataclasses.replace(MEL, n_mels=16))
   with pytest.raises(DataError, match=r"n_mels=32 \(asked: 16\)"):
     pipeline.run(other)
-  assert os.path.exists(os.path.join(opts.workdir, "scores.sqlite"))
+  assert os.path.exists(os.path.join(cfg.workdir, "scores.sqlite"))
 
 
-_TWO = r"""
-import sys, jax, numpy as np
-jax.distributed.initialize(coordinator_address=sys.argv[1], num_processes=2,
-                           process_id=int(sys.argv[2]))
-from anomaly_jax.aco import features, pipeline, scan
-from anomaly_jax.aco.store import Store
-from jaxtk.errors import DataError
-mel = features.MelConfig(rate=8000, n_fft=512, hop=256, n_mels=32)
-paths = pipeline.Archive(sys.argv[3]).all_files()
-ones = np.ones(mel.dim, np.float32)
-res = scan.scan(paths, sys.argv[3], mel, lambda w: {"vae": w.mean(1)}, "vae",
-                Store(sys.argv[4]), 0 * ones, ones, jax.process_index(),
-                jax.process_count())
-print("RESULT", jax.process_index(), jax.process_count(), res.scanned,
-      res.errors)
-"""
+def test_string_choices_are_checked_up_front_with_the_allowed_values():
+  c = config.AcoConfig()
+  for name, bad, allowed in (
+      ("score", "ae2", "np, vae, gmm_nll, ae"), ("mode", "scna", "train"),
+      ("engine", "spark", "single, beam"), ("proposal", "agg", "prior"),
+      ("direct_running_mode", "threads", "in_memory")):
+    with pytest.raises(ValueError, match=f"{name}='{bad}' is not one of: "
+                       f".*{allowed}"):
+      configs.override(c, **{name: bad})
+  with pytest.raises(ValueError, match="steps_ae > 0"):
+    configs.override(c, score="ae")  # the AE baseline is not trained
+  assert configs.override(c, score="ae", steps_ae=10).score == "ae"
+  with pytest.raises(ValueError, match="proposal='x'"):
+    train_lib.TrainConfig(proposal="x")
+  with pytest.raises(ValueError, match="start='2016-13-01'"):
+    config.AcoConfig(start="2016-13-01")
+  # An output the detector does not have is an error, never zeros.
+  ones = np.ones(MEL.dim, np.float32)
+  f = scan.FileScorer(MEL, lambda w: {"vae": w[:, 0]}, "np", ones, ones)
+  x = np.zeros(8000 * 3, np.float32)
+  loaded = scan.Loaded("f", None, decoded=None, samples=x)
+  with pytest.raises(ValueError, match="score='np' is not an output"):
+    f(loaded, "f")
 
 
-def test_two_jax_processes_split_the_files(tiny, tmp_path):
-  port = 20000 + os.getpid() % 20000
-  db = str(tmp_path / "two.sqlite")
-  env = dict(os.environ, PYTHONPATH=REPO, XLA_FLAGS="", JAX_PLATFORMS="cpu")
-  procs = [subprocess.Popen(
-      [sys.executable, "-c", _TWO, f"localhost:{port}", str(i), tiny, db],
-      stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
-           for i in (0, 1)]
-  outs = [p.communicate(timeout=240) for p in procs]
-  lines = [next(l for l in o.splitlines() if l.startswith("RESULT"))
-           for o, _ in outs]
-  got = sorted(tuple(map(int, l.split()[1:])) for l in lines)
-  assert [g[:2] for g in got] == [(0, 2), (1, 2)]
-  assert sum(g[2] + g[3] for g in got) == 8  # every file exactly once
-  files = Store(db).files()
-  assert len(files) == 8 and {f["process"] for f in files} == {0, 1}
+def test_library_defaults_are_the_scripts_defaults():
+  c = config.AcoConfig()
+  assert c.mel.stride == 4 and c.mel.low_bands == (12.0, 18.0, 24.0, 30.0)
+  t = c.detector.train
+  assert (t.tau, t.quantile, t.proposal, t.steps_np) == (0.1, 0.9, "prior",
+                                                        200)
+  assert c.trained_detector().input_dim == c.mel.dim == 335

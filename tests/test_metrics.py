@@ -31,3 +31,16 @@ def test_bad_input_is_named():
     metrics.auc([1, 1], [0.1, 0.2])
   with pytest.raises(ValueError, match="NaN"):
     metrics.auc([0, 1], [0.1, np.nan])
+
+
+def test_infinite_scores_rank_at_the_ends_and_one_class_raises():
+  r = np.random.default_rng(3)
+  y = r.integers(0, 2, 200)
+  y[:2] = [0, 1]
+  s = np.round(r.normal(size=200) + y, 1)
+  s[r.random(200) < 0.1] = -np.inf   # tied at -inf, as unscored windows
+  finite = np.where(np.isinf(s), s[np.isfinite(s)].min() - 1.0, s)
+  assert metrics.auc(y, s) == pytest.approx(
+      skm.roc_auc_score(y, finite), abs=1e-12)
+  with pytest.raises(ValueError, match="both positive and negative"):
+    metrics.auc(np.zeros(5), np.arange(5.0))

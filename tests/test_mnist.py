@@ -12,8 +12,16 @@ from anomaly_jax import mnist
 from anomaly_jax import train as train_lib
 from anomaly_jax import vae
 
-TINY = dict(h_dim=32, z_dim=4, hidden=(64,), n_components=3, eras=1,
-            steps_ae=0, steps_vae=150, steps_np=50, batch_size=64)
+TINY = dict(z_dim=4, n_components=3, eras=1, steps_ae=0, steps_vae=150,
+            steps_np=50, batch_size=64)
+
+
+def _cfg(**train):
+  """A small dense detector for 784-pixel digits; ``train``: TrainConfig
+  fields over ``TINY``."""
+  return detector.DetectorConfig(
+      input_dim=784, h_dim=32, hidden=(64,),
+      train=train_lib.TrainConfig(**dict(TINY, **train)))
 
 
 @pytest.fixture(scope="module")
@@ -40,7 +48,7 @@ def test_split_respects_flags(data):
 
 
 def test_three_phases_beat_untrained(data):
-  cfg = detector.DetectorConfig(input_dim=784, **TINY)
+  cfg = _cfg()
   det = detector.train_detector(data.x_all, cfg, x_typical=data.x_typ)
   untrained = detector.Detector(cfg, detector._untrained(cfg))  # pylint: disable=protected-access
   before = metrics.auc(data.label_eval, untrained.score(data.x_eval)["np"])
@@ -52,8 +60,7 @@ def test_three_phases_beat_untrained(data):
 
 
 def test_resume_after_interruption(data, tmp_path, monkeypatch):
-  cfg = detector.DetectorConfig(input_dim=784, **dict(TINY, steps_vae=50,
-                                                      steps_np=20))
+  cfg = _cfg(steps_vae=50, steps_np=20)
   real = train_lib._run_phase  # pylint: disable=protected-access
 
   def stop_in_np(name, *a, **k):
@@ -69,6 +76,14 @@ def test_resume_after_interruption(data, tmp_path, monkeypatch):
   phases = [r["phase"] for r in _rows(tmp_path)]
   assert phases.count("vae[era 0]") == 1  # phase 1 was not redone
   assert "np[era 0]" in phases and phases[-1] == "gmm[era 0]"
+  # the same parameters as a run never stopped
+  whole = detector.train_detector(data.x_all, cfg, str(tmp_path / "whole"))
+  leaves = jax.tree.leaves(whole.trained.params)
+  assert len(leaves) > 10
+  for a, b in zip(leaves, jax.tree.leaves(det.trained.params)):
+    np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+  for a, b in zip(whole.trained.gmm, det.trained.gmm):
+    np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
   # a finished run resumes to the end at once and gives the same detector
   again = detector.train_detector(data.x_all, cfg, str(tmp_path))
   for k, v in det.score(data.x_eval[:50]).items():
@@ -77,8 +92,7 @@ def test_resume_after_interruption(data, tmp_path, monkeypatch):
 
 
 def test_detector_save_load_round_trip(data, tmp_path):
-  cfg = detector.DetectorConfig(input_dim=784, **dict(
-      TINY, steps_ae=20, steps_vae=20, steps_np=10))
+  cfg = _cfg(steps_ae=20, steps_vae=20, steps_np=10)
   det = detector.train_detector(data.x_typ, cfg)
   path = str(tmp_path / "det")
   det.save(path)

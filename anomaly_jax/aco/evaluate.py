@@ -1,52 +1,13 @@
-"""Detections from window scores, and their evaluation against ground truth.
+"""Detections against ground truth: plain numpy, separately tested.
 
-Plain numpy, separately tested: windows above a threshold are merged over
-time into detections (ranked by peak score); against the planted events we
-report event recall at a false-alarm budget (1 per hour of audio) and the
-window-level ROC AUC (Mann-Whitney, written out because scikit-learn is a
-test-only dependency; the test checks it against ``sklearn``).
+Against the planted events we report event recall at a false-alarm budget
+(1 per hour of audio) and the ROC AUC of 5-s segments and of windows
+(``anomaly_jax.metrics.auc``).
 """
-import dataclasses
-
 import numpy as np
-import scipy.stats
 
-
-@dataclasses.dataclass
-class Detection:
-  start: float   # Unix seconds
-  end: float
-  peak_t: float
-  score: float   # peak window score
-  path: str      # file of the peak
-
-
-def merge(t: np.ndarray, score: np.ndarray, paths: np.ndarray,
-          threshold: float, half_window: float, gap: float = 1.0
-          ) -> list[Detection]:
-  """Windows above ``threshold`` merged when less than ``gap`` s apart.
-
-  Args:
-    t: float64 ``[W]`` window centres (sorted).
-    score: ``[W]``.
-    paths: ``[W]`` file of each window.
-    threshold: windows with ``score > threshold`` count.
-    half_window: half a window's duration (s), added on both sides.
-    gap: largest silence (s) inside one detection.
-
-  Returns:
-    Detections ranked by ``score``, highest first.
-  """
-  hit = np.flatnonzero(score > threshold)
-  if not hit.size:
-    return []
-  cut = np.flatnonzero(np.diff(t[hit]) > gap) + 1
-  out = []
-  for seg in np.split(hit, cut):
-    k = seg[np.argmax(score[seg])]
-    out.append(Detection(t[seg[0]] - half_window, t[seg[-1]] + half_window,
-                         float(t[k]), float(score[k]), str(paths[k])))
-  return sorted(out, key=lambda d: -d.score)
+from anomaly_jax import metrics
+from anomaly_jax.aco.detect import Detection
 
 
 def overlaps(dets: list[Detection], events: np.ndarray, tol: float = 0.5):
@@ -107,13 +68,12 @@ def window_labels(t: np.ndarray, events: np.ndarray, half_window: float):
 
 
 def auc(labels: np.ndarray, score: np.ndarray) -> float:
-  """ROC AUC of ``score`` for bool ``labels`` (ties count half)."""
+  """``metrics.auc``, NaN when ``labels`` hold one class only (a time range
+  without events): the report shows "nan" instead of stopping."""
   labels = np.asarray(labels, bool)
-  n1, n0 = labels.sum(), (~labels).sum()
-  if not n1 or not n0:
+  if labels.all() or not labels.any():
     return float("nan")
-  r = scipy.stats.rankdata(score)
-  return float((r[labels].sum() - n1 * (n1 + 1) / 2) / (n1 * n0))
+  return metrics.auc(labels, score)
 
 
 def segment_auc(t: np.ndarray, score: np.ndarray, events: np.ndarray,

@@ -25,6 +25,19 @@ HEADER_BYTES = 36
 SAMPLES_PER_RECORD = 4096
 MAX_BITS = 32
 
+# Header times and the scan's window times are seconds from this (UTC).
+EPOCH = dt.datetime(1970, 1, 1)
+
+
+def unix(t: dt.datetime) -> float:
+  """Seconds from ``EPOCH`` of a naive UTC datetime."""
+  return (t - EPOCH).total_seconds()
+
+
+def utc(t: float) -> dt.datetime:
+  """The naive UTC datetime of Unix seconds ``t`` (inverse of ``unix``)."""
+  return EPOCH + dt.timedelta(seconds=float(t))
+
 # Before December 2016.
 HEADER_V1 = np.dtype([
     ("record", "<u4"), ("decimation", "u1"), ("start_of_file", "u1"),

@@ -16,9 +16,6 @@ import numpy as np
 from anomaly_jax.aco import fmt
 from jaxtk.errors import DataError
 
-EPOCH = dt.datetime(1970, 1, 1)
-
-
 @dataclasses.dataclass
 class Decoded:
   """One decoded file.
@@ -187,7 +184,7 @@ def read_file(path, layout: int | None = None,
     samples[record_offsets[-1]:] = fmt.unpack(pay, b)[:counts[-1]]
   _check_headers(path, headers, layout)
 
-  t0 = (start - EPOCH).total_seconds()
+  t0 = fmt.unix(start)
   times = (headers["tSec"].astype(np.float64) +
            headers["tuSec"].astype(np.float64) * 1e-6 - t0)
   if abs(times[0]) > time_tolerance:

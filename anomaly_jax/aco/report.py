@@ -2,21 +2,15 @@
 spectrogram PNGs."""
 import csv
 import datetime as dt
-import os
 
 import librosa
 import numpy as np
 
 from anomaly_jax.aco import features
 from anomaly_jax.aco.archive import Archive
-from anomaly_jax.aco.evaluate import Detection
+from anomaly_jax.aco.detect import Detection
+from anomaly_jax.aco.fmt import utc
 from jaxtk.plotting import plt
-
-EPOCH = dt.datetime(1970, 1, 1)
-
-
-def utc(t: float) -> dt.datetime:
-  return EPOCH + dt.timedelta(seconds=float(t))
 
 
 def write_events(path: str, dets: list[Detection], matched: list[str]):

@@ -1,10 +1,12 @@
-"""Scanning an archive: decode, features, score, store; file by file.
+"""Scanning an archive in one process: decode, features, score, store.
 
-The file list is split over hosts by ``jax.process_index()`` /
-``jax.process_count()`` (every ``count``-th file), all hosts write the same
-SQLite store, and files already in it are skipped, so a stopped scan
-resumes where it stopped.  A damaged file is logged with its reason, stored
-as an error and skipped: it never stops the scan.
+``FileScorer`` turns one file into a ``FileResult`` (its windows' times and
+scores, or the reason it is damaged); the Beam pipeline (``beam_scan``)
+runs the same scorer in its workers.  ``scan`` runs it here, file by file,
+decoding the next file in a thread meanwhile, and stores each result in one
+transaction, so a stopped scan resumes by skipping the files already in the
+store.  A damaged file (bad records, unreadable, vanished, permission
+denied) is stored with its reason and never stops the scan.
 """
 import concurrent.futures
 import dataclasses
@@ -16,16 +18,13 @@ from typing import Callable
 from absl import logging
 import numpy as np
 
+from anomaly_jax import detector as det_lib
 from anomaly_jax.aco import features, fmt, reader
-from anomaly_jax.aco.store import Store
+from anomaly_jax.aco.config import ScoreKey
+from anomaly_jax.aco.store import SCORE_KEYS, FileResult, Store
+from jaxtk import configs
 from jaxtk.errors import DataError
 from jaxtk.progress import progress
-
-EPOCH = dt.datetime(1970, 1, 1)
-
-
-def unix(t: dt.datetime) -> float:
-  return (t - EPOCH).total_seconds()
 
 
 def decode_float(path: str) -> tuple[reader.Decoded, np.ndarray]:
@@ -58,11 +57,6 @@ def select_files(paths: list[str], start: dt.datetime | None,
   return out
 
 
-def shard(paths: list[str], index: int, count: int) -> list[str]:
-  """This host's share: every ``count``-th path from ``index``."""
-  return paths[index::count]
-
-
 def typical_windows(paths: list[str], cfg: features.MelConfig,
                     per_file: int, seed: int = 0) -> np.ndarray:
   """Unstandardised context windows sampled from typical files.
@@ -77,7 +71,7 @@ def typical_windows(paths: list[str], cfg: features.MelConfig,
                     disable=False):
     try:
       _, x = decode_float(p)
-    except DataError as e:
+    except (DataError, OSError) as e:
       logging.warning("skipped for training: %s", e)
       continue
     win, _ = features.file_features(x, cfg)
@@ -89,8 +83,18 @@ def typical_windows(paths: list[str], cfg: features.MelConfig,
   return np.concatenate(out)
 
 
-def _load(path: str, rate: int):
-  """(path, start, Decoded, float samples, error): never raises DataError."""
+@dataclasses.dataclass
+class Loaded:
+  """A decoded file, or why it could not be decoded."""
+  path: str
+  start: dt.datetime | None
+  decoded: reader.Decoded | None = None
+  samples: np.ndarray | None = None   # float32 [n]
+  error: str | None = None
+
+
+def load(path: str, rate: int) -> Loaded:
+  """Decodes ``path``; never raises for a damaged or unreadable file."""
   start = None
   try:
     start, _ = fmt.parse_name(path)
@@ -98,9 +102,65 @@ def _load(path: str, rate: int):
     if d.rate != rate:
       raise DataError(path, f"{d.rate} Hz, but the features are set up for "
                       f"{rate} Hz (--rate)")
-    return path, start, d, x, None
+    return Loaded(path, start, d, x)
   except DataError as e:
-    return path, start, None, None, e
+    return Loaded(path, start, error=str(e))
+  except OSError as e:  # vanished, permission denied, I/O error
+    return Loaded(path, start, error=f"{path}: {type(e).__name__}: "
+                  f"{e.strerror or e}")
+
+
+class FileScorer:
+  """One file -> ``FileResult``, with the detector and standardisation.
+
+  Args:
+    cfg: feature parameters.
+    scorer: ``[W, cfg.dim] -> {name: [W]}`` (``Detector.score``).
+    score_key: which of the scorer's outputs is "score".
+    mean, std: ``[cfg.dim]`` training standardisation.
+  """
+
+  def __init__(self, cfg: features.MelConfig,
+               scorer: Callable[[np.ndarray], dict], score_key: str,
+               mean: np.ndarray, std: np.ndarray):
+    self.cfg, self.scorer = cfg, scorer
+    self.score_key = configs.choice("score", score_key, ScoreKey).value
+    self.mean = np.asarray(mean, np.float32)
+    self.std = np.asarray(std, np.float32)
+
+  @classmethod
+  def from_workdir(cls, workdir: str, cfg: features.MelConfig,
+                   score_key: str) -> "FileScorer":
+    """The detector (``workdir/detector``) and ``standardize.npz`` that
+    ``training.train`` wrote."""
+    det = det_lib.Detector.load(os.path.join(workdir, "detector"))
+    st = np.load(os.path.join(workdir, "standardize.npz"))
+    return cls(cfg, lambda w: det.score(w, batch_size=2048), score_key,
+               st["mean"], st["std"])
+
+  def __call__(self, f: Loaded, rel: str) -> FileResult:
+    """Scores loaded file ``f`` (stored under its archive-relative ``rel``)."""
+    start = fmt.unix(f.start) if f.start else 0.0
+    if f.error is not None:
+      return FileResult(rel, start, error=f.error)
+    t0 = time.perf_counter()
+    win, energy = features.file_features(f.samples, self.cfg, self.mean,
+                                         self.std)
+    scores = {"score": np.zeros(0)}
+    if len(win):
+      scores = {k: np.asarray(v) for k, v in self.scorer(win).items()}
+      if self.score_key not in scores:
+        raise ValueError(f"score={self.score_key!r} is not an output of the "
+                         f"detector: {', '.join(sorted(scores))}")
+      scores["score"] = scores[self.score_key]
+    scores["energy"] = energy
+    times = start + self.cfg.window_times(len(win))
+    return FileResult(rel, start, f.decoded.duration, times,
+                      {k: v for k, v in scores.items() if k in SCORE_KEYS},
+                      list(f.decoded.issues), time.perf_counter() - t0)
+
+  def score_path(self, path: str, rel: str) -> FileResult:
+    return self(load(path, self.cfg.rate), rel)
 
 
 @dataclasses.dataclass
@@ -117,58 +177,41 @@ class ScanResult:
     return self.audio_seconds / self.wall if self.wall else 0.0
 
 
-def scan(paths: list[str], basedir: str, cfg: features.MelConfig,
-         scorer: Callable[[np.ndarray], dict], score_key: str, store: Store,
-         mean: np.ndarray, std: np.ndarray, process_index: int = 0,
-         process_count: int = 1, bar: bool = True) -> ScanResult:
-  """Scores this host's share of ``paths`` into ``store``.
+def scan(paths: list[str], basedir: str, file_scorer: FileScorer,
+         store: Store, bar: bool = True) -> ScanResult:
+  """Scores the files of ``paths`` not yet in ``store`` into it.
 
   Args:
-    paths: all files to scan (every host passes the same list).
+    paths: files to scan.
     basedir: archive root (the store keeps paths relative to it).
-    cfg: feature parameters.
-    scorer: ``[W, cfg.dim] -> {name: [W]}`` (``Detector.score``).
-    score_key: which of the scorer's outputs is "score".
+    file_scorer: features and detector.
     store: the results database.
-    mean, std: ``[cfg.dim]`` training standardisation.
-    process_index, process_count: this host and how many there are.
     bar: show a progress bar (also in logs).
   """
   res = ScanResult()
-  mine = shard(paths, process_index, process_count)
   done = store.done()
-  todo = [p for p in mine if os.path.relpath(p, basedir) not in done]
-  res.skipped = len(mine) - len(todo)
+  todo = [p for p in paths if os.path.relpath(p, basedir) not in done]
+  res.skipped = len(paths) - len(todo)
+  rate = file_scorer.cfg.rate
   t_all = time.perf_counter()
   # Decode the next file in a thread while this one is scored (numpy and
   # XLA release the GIL, so the two overlap on two cores).
   with concurrent.futures.ThreadPoolExecutor(1) as pool:
-    nxt = pool.submit(_load, todo[0], cfg.rate) if todo else None
-    for i in progress(range(len(todo)), desc=f"scan {process_index}/"
-                      f"{process_count}", unit="file",
+    nxt = pool.submit(load, todo[0], rate) if todo else None
+    for i in progress(range(len(todo)), desc="scan", unit="file",
                       disable=not bar):  # shown in nohup logs too
-      p, start, d, x, err = nxt.result()
-      nxt = pool.submit(_load, todo[i + 1], cfg.rate) if i + 1 < len(
+      f = nxt.result()
+      nxt = pool.submit(load, todo[i + 1], rate) if i + 1 < len(
           todo) else None
-      rel = os.path.relpath(p, basedir)
-      t0 = time.perf_counter()
-      if err is not None:
-        logging.warning("skipped: %s", err)
-        store.add_error(rel, unix(start) if start else 0.0, str(err),
-                        process_index)
+      r = file_scorer(f, os.path.relpath(f.path, basedir))
+      store.add(r)
+      if r.error is not None:
+        logging.warning("skipped: %s", r.error)
         res.errors += 1
         continue
-      win, energy = features.file_features(x, cfg, mean, std)
-      scores = {k: np.asarray(v) for k, v in scorer(win).items()} if len(
-          win) else {}
-      scores["energy"] = energy
-      scores["score"] = scores.get(score_key, np.zeros(len(win)))
-      times = unix(start) + cfg.window_times(len(win))
-      for msg in d.issues:
-        logging.info("%s: %s", rel, msg)
-      store.add_file(rel, unix(start), d.duration, times, scores, d.issues,
-                     process_index, time.perf_counter() - t0)
+      for msg in r.issues:
+        logging.info("%s: %s", r.path, msg)
       res.scanned += 1
-      res.audio_seconds += d.duration
+      res.audio_seconds += r.seconds
   res.wall = time.perf_counter() - t_all
   return res

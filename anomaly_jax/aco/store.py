@@ -1,10 +1,21 @@
-"""SQLite store of scan results: one row per file, one per window.
+"""SQLite index of a scan: one row per file, per window and per detection.
 
-Several processes (the scan's hosts) write the same database: it runs in WAL
-mode with a long busy timeout, and each file's rows go in one transaction
-with its ``files`` row, so a file is either wholly scored or not at all: a
-stopped scan resumes by skipping the files already in ``files``.
+One process writes it: the single-process scan, or the merge step of the
+Beam scan (whose workers write per-file shards, ``shards.py``).  Windows are
+keyed by ``(path, idx)`` and a file's rows go in one transaction with its
+``files`` row, so a file is either wholly stored or not at all, and storing
+a file again replaces its rows instead of duplicating them.
+
+Read API (for the review app and scripts), all ordered and plain Python:
+
+* ``Store.files()``: ``[{"path", "start", "seconds", "status" ("ok" or
+  "error"), "reason", "issues", "n_windows", "max_score", ...}]``;
+* ``Store.windows()``: ``{"path", "t", <SCORE_KEYS>}`` numpy arrays by time;
+* ``Store.detections()``: ``[{"rank", "start", "end", "peak", "score",
+  "path", "score_key", "threshold"}]``, best first; times are Unix seconds
+  (``fmt.utc`` gives the datetime), ``path`` is relative to the archive.
 """
+import dataclasses
 import json
 import os
 import sqlite3
@@ -24,74 +35,80 @@ CREATE TABLE IF NOT EXISTS files (
   issues TEXT,             -- JSON list of decoder issues
   n_windows INTEGER,
   max_score REAL, p99_score REAL, mean_score REAL, max_energy REAL,
-  process INTEGER, wall REAL, done_at REAL);
+  wall REAL, done_at REAL);
 CREATE TABLE IF NOT EXISTS windows (
   path TEXT, idx INTEGER, t REAL,  -- t: Unix seconds of the window centre
-  score REAL, energy REAL, vae REAL, np REAL, gmm_nll REAL, ae REAL);
+  score REAL, energy REAL, vae REAL, np REAL, gmm_nll REAL, ae REAL,
+  PRIMARY KEY (path, idx));
 CREATE INDEX IF NOT EXISTS windows_t ON windows (t);
+CREATE TABLE IF NOT EXISTS detections (
+  rank INTEGER PRIMARY KEY,  -- 1 = highest peak score
+  start REAL, end REAL, peak REAL,  -- Unix seconds
+  score REAL,                -- peak window score
+  path TEXT,                 -- file of the peak, relative to the archive
+  score_key TEXT,            -- the detector output ranked
+  threshold REAL);           -- windows above it were merged
 """
 
 
+@dataclasses.dataclass
+class FileResult:
+  """One scanned file: its windows' times and scores, or why it failed."""
+  path: str                     # relative to the archive
+  start: float                  # Unix seconds of the file name's time
+  seconds: float = 0.0          # audio decoded
+  times: np.ndarray = dataclasses.field(
+      default_factory=lambda: np.zeros(0))  # float64 [W] window centres
+  scores: dict = dataclasses.field(default_factory=dict)  # key -> [W]
+  issues: list = dataclasses.field(default_factory=list)  # decoder notes
+  wall: float = 0.0             # seconds spent on features and scores
+  error: str | None = None      # damaged: the reason
+
+  def columns(self) -> list[np.ndarray]:
+    """float64 ``[W]`` per ``SCORE_KEYS`` entry (NaN where absent)."""
+    n = self.times.size
+    return [np.full(n, np.nan) if self.scores.get(k) is None
+            else np.asarray(self.scores[k], np.float64) for k in SCORE_KEYS]
+
+
 class Store:
-  """The scan database at ``path`` (created if missing)."""
+  """The scan database at ``path`` (created if missing); one writer."""
 
   def __init__(self, path: str):
     self.path = path
     os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
-    self.db = sqlite3.connect(path, timeout=120.0)
-    # Switching to WAL while another process creates the same database can
-    # fail at once with "database is locked" (the busy timeout does not
-    # cover it): retry for up to a minute.
-    for attempt in range(240):
-      try:
-        self.db.execute("PRAGMA journal_mode=WAL")
-        self.db.execute("PRAGMA synchronous=NORMAL")
-        self.db.executescript(_SCHEMA)
-        self.db.commit()
-        break
-      except sqlite3.OperationalError as e:
-        if "locked" not in str(e) or attempt == 239:
-          raise
-        time.sleep(0.25)
+    self.db = sqlite3.connect(path, timeout=60.0)
+    self.db.executescript(_SCHEMA)
+    self.db.commit()
 
   def done(self) -> set[str]:
-    """Paths already scored (or found damaged)."""
+    """Paths already stored (scored or found damaged)."""
     return {r[0] for r in self.db.execute("SELECT path FROM files")}
 
-  def add_file(self, path: str, start: float, seconds: float,
-               times: np.ndarray, scores: dict, issues: list, process: int,
-               wall: float):
-    """Stores one scored file (window ``times`` and each ``scores[k]``
-    ``[W]``) in one transaction."""
-    n = times.size
-    cols = [np.full(n, np.nan) if scores.get(k) is None
-            else np.asarray(scores[k], np.float64) for k in SCORE_KEYS]
-    rows = zip([path] * n, range(n), times.tolist(),
-               *[c.tolist() for c in cols])
+  def add(self, r: FileResult):
+    """Stores (or replaces) one file's rows in one transaction."""
+    n = r.times.size
+    cols = r.columns()
     s, e = cols[0], cols[1]
     stats = ((float(s.max()), float(np.percentile(s, 99)), float(s.mean()),
               float(e.max())) if n else (None,) * 4)
+    rows = zip([r.path] * n, range(n), r.times.tolist(),
+               *[c.tolist() for c in cols])
     with self.db:
+      self.db.execute("DELETE FROM windows WHERE path = ?", (r.path,))
       self.db.executemany(
           "INSERT INTO windows VALUES (?,?,?,?,?,?,?,?,?)",
-          [tuple(None if isinstance(v, float) and v != v else v for v in r)
-           for r in rows])
+          [tuple(None if isinstance(v, float) and v != v else v for v in row)
+           for row in rows])
       self.db.execute(
-          "INSERT OR REPLACE INTO files VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-          (path, start, seconds, "ok", None, json.dumps(issues), n, *stats,
-           process, wall, time.time()))
-
-  def add_error(self, path: str, start: float, reason: str, process: int):
-    with self.db:
-      self.db.execute(
-          "INSERT OR REPLACE INTO files VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-          (path, start, 0.0, "error", reason, "[]", 0, None, None, None, None,
-           process, 0.0, time.time()))
+          "INSERT OR REPLACE INTO files VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
+          (r.path, r.start, r.seconds, "error" if r.error else "ok", r.error,
+           json.dumps(r.issues), n, *stats, r.wall, time.time()))
 
   def windows(self) -> dict[str, np.ndarray]:
     """Every window, by time: ``{"path", "t", <score keys>}`` arrays."""
     cur = self.db.execute(f"SELECT path, t, {', '.join(SCORE_KEYS)} "
-                          "FROM windows ORDER BY t")
+                          "FROM windows ORDER BY t, path, idx")
     rows = cur.fetchall()
     out = {"path": np.array([r[0] for r in rows], dtype=object),
            "t": np.array([r[1] for r in rows], np.float64)}
@@ -101,7 +118,23 @@ class Store:
     return out
 
   def files(self) -> list[dict]:
-    cur = self.db.execute("SELECT * FROM files ORDER BY start")
+    """Every file's row, by start time then path."""
+    cur = self.db.execute("SELECT * FROM files ORDER BY start, path")
+    names = [d[0] for d in cur.description]
+    return [dict(zip(names, r)) for r in cur.fetchall()]
+
+  def set_detections(self, dets, score_key: str, threshold: float):
+    """Replaces the detections with ``dets`` (``detect.Detection``, ranked)."""
+    with self.db:
+      self.db.execute("DELETE FROM detections")
+      self.db.executemany(
+          "INSERT INTO detections VALUES (?,?,?,?,?,?,?,?)",
+          [(i + 1, d.start, d.end, d.peak_t, d.score, d.path, score_key,
+            threshold) for i, d in enumerate(dets)])
+
+  def detections(self) -> list[dict]:
+    """The detections, best first (see the module docstring)."""
+    cur = self.db.execute("SELECT * FROM detections ORDER BY rank")
     names = [d[0] for d in cur.description]
     return [dict(zip(names, r)) for r in cur.fetchall()]
 

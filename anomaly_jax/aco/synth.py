@@ -18,7 +18,7 @@ humpback-like FM song units with harmonics (100-4,000 Hz), fin-whale-like
 and click trains.  Each event's in-band SNR is drawn from a range, so some
 are faint.  ``events.csv`` lists them (file, start, end, kind, snr_db,
 recorded), ship passages too (kind ``ship``: scenery, not planted events;
-the evaluation does not count them, see ``pipeline.summarize``).
+the evaluation does not count them, see ``evaluation.summarize``).
 
 Damage, on purpose: one file truncated mid-record, one with a sample width
 of 0 in a record header, one whose header clock is 90 s off its name, and

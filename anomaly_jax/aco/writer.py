@@ -10,9 +10,6 @@ import numpy as np
 
 from anomaly_jax.aco import fmt
 
-EPOCH = dt.datetime(1970, 1, 1)
-
-
 def make_headers(n_records: int, start: dt.datetime, rate: int, bits: int,
                  layout: int, first_record: int = 0) -> np.ndarray:
   """Headers of ``n_records`` consecutive records starting at ``start``.
@@ -22,7 +19,7 @@ def make_headers(n_records: int, start: dt.datetime, rate: int, bits: int,
   """
   h = np.zeros(n_records, fmt.LAYOUTS[layout])
   i = np.arange(n_records, dtype=np.int64)
-  t0_us = int(round((start - EPOCH).total_seconds() * 1e6))
+  t0_us = int(round(fmt.unix(start) * 1e6))
   t_us = t0_us + (i * fmt.SAMPLES_PER_RECORD * 1_000_000) // rate
   h["record"] = first_record + i
   h["sync1"], h["sync2"] = 0xA5, 0x5A
@@ -36,7 +33,7 @@ def make_headers(n_records: int, start: dt.datetime, rate: int, bits: int,
     h["start_of_file"][:1] = 1
     h["dynamic_range"] = bits
     for k in range(n_records):  # Calendar fields: cheap, one per record.
-      t = EPOCH + dt.timedelta(microseconds=int(t_us[k]))
+      t = fmt.EPOCH + dt.timedelta(microseconds=int(t_us[k]))
       h["year"][k], h["day_of_year"][k] = t.year, t.timetuple().tm_yday
       h["hour"][k], h["minute"][k], h["second"][k] = t.hour, t.minute, t.second
   else:
