@@ -88,8 +88,16 @@ def check_speech(y: np.ndarray, sr: int, name: str) -> None:
     raise DataError(name, f"audio is silent (RMS below {SILENCE_RMS})")
 
 
-def _normalise(feats, mask):
-  """Per-segment mean/std over the real frames (as features.normalise)."""
+def normalise_segments(feats, mask):
+  """Per-segment mean/std over the real frames, as features.normalise.
+
+  Args:
+    feats: ``[B, T, D]`` raw features.
+    mask: ``[B, T]`` bool, True at real frames.
+
+  Returns:
+    ``[B, T, D]``, 0 at padding.
+  """
   w = mask[..., None].astype(feats.dtype)
   n = jnp.maximum(w.sum(1, keepdims=True), 1.0)
   mean = (feats * w).sum(1, keepdims=True) / n
@@ -118,7 +126,7 @@ class Embedder:
     self.sample_rate = int(card.features["sample_rate"])
     apply = self.model.apply
     self._acoustic = jax.jit(lambda p, x, m: apply(
-        {"params": p}, _normalise(x, m), m, method="acoustic"))
+        {"params": p}, normalise_segments(x, m), m, method="acoustic"))
     self._phones = jax.jit(lambda p, c: apply({"params": p}, c, method="phones"))
 
   @classmethod

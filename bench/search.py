@@ -1,0 +1,102 @@
+"""Search benchmark: AWE index vs subsequence DTW on a one-hour collection.
+
+Builds (once) the collection of awe_jax.search.task from the corpus' test
+tokens, indexes it from scratch with the model, then runs spoken queries
+(dev voices) with both systems and typed queries (seen and unseen words)
+with the AWE index, and prints indexing speed, seconds per query, P@10,
+P@N, FOM and MAP.
+
+  python bench/search.py                       # models/awe-small, 1 hour
+  python bench/search.py --minutes=5 --sdtw_queries=5   # quick look
+"""
+import os
+import shutil
+import time
+
+from absl import app
+from absl import flags
+import numpy as np
+
+FLAGS = flags.FLAGS
+flags.DEFINE_string("model", "models/awe-small", "model directory")
+flags.DEFINE_float("minutes", 60.0, "collection duration")
+flags.DEFINE_string("workdir", "runs/search-bench", "index directory (rebuilt)")
+flags.DEFINE_integer("queries", 100, "queries per set (spoken, typed seen, "
+                     "typed unseen)")
+flags.DEFINE_integer("sdtw_queries", 20, "spoken queries also run with S-DTW")
+flags.DEFINE_integer("top", 100, "hits per query for the metrics")
+
+
+def main(argv):
+  del argv
+  from jaxtk import logs, xla_cpu  # pylint: disable=g-import-not-at-top
+  xla_cpu.use_measured_defaults()
+  logs.quiet_libraries()
+  from awe_jax import corpus  # pylint: disable=g-import-not-at-top
+  from awe_jax.corpus import features  # pylint: disable=g-import-not-at-top
+  from awe_jax.inference import Embedder, load_audio  # pylint: disable=g-import-not-at-top
+  from awe_jax.search import SearchIndex, sdtw, task  # pylint: disable=g-import-not-at-top
+  cdir = corpus.ensure_corpus()
+  root = os.path.dirname(cdir)
+  cfg = task.CollectionConfig(minutes=FLAGS.minutes)
+  coll = task.build_collection(cdir, os.path.join(
+      root, f"search-collection-{FLAGS.minutes:g}min"), cfg)
+  occ = task.read_words(coll)
+  qs = task.queries(cdir, occ, n_spoken=FLAGS.queries, n_typed=FLAGS.queries)
+  emb = Embedder.load(FLAGS.model)
+  shutil.rmtree(FLAGS.workdir, ignore_errors=True)
+  idx = SearchIndex.create(FLAGS.workdir, emb, model_dir=FLAGS.model)
+  emb.embed_audio(qs["spoken"][0][1])  # compile the query shapes first
+  t = time.perf_counter()
+  idx.add([os.path.join(coll, "audio")])
+  t_index = time.perf_counter() - t
+  hours = idx.seconds() / 3600
+  print(f"collection: {idx.seconds() / 60:.1f} min, {sum(map(len, occ.values()))} "
+        f"words, {len(occ)} types; index: {len(idx)} windows, durations "
+        f"{idx.durations} frames, hop {idx.windows.hop}")
+  print(f"indexing: {t_index:.1f} s = {idx.seconds() / t_index:.0f}x real time")
+  idx.query_word(qs["typed_seen"][0])  # load vectors, compile
+  rows = []
+
+  def timed(fn, items):
+    times = []
+
+    def run(q):
+      t0 = time.perf_counter()
+      out = fn(q)
+      times.append(time.perf_counter() - t0)
+      return out
+    scores = task.evaluate(run, items, occ, hours)
+    return scores, float(np.median(times))
+
+  spoken = qs["spoken"]
+  s, sec = timed(lambda p: idx.query_audio(p, top=FLAGS.top), spoken)
+  rows.append(("AWE, spoken (dev voices)", len(spoken), s, sec))
+  sub = spoken[:FLAGS.sdtw_queries]
+  s, sec = timed(lambda p: idx.query_audio(p, top=FLAGS.top), sub)
+  rows.append((f"AWE, spoken, the S-DTW subset", len(sub), s, sec))
+  docs = {f: features.mfcc39(load_audio(f)) for f in sorted({o[0] for v in occ.values() for o in v})}
+  sdtw.sdtw_search(features.mfcc39(load_audio(sub[0][1])), {k: docs[k] for k in list(docs)[:1]})
+  s, sec = timed(lambda p: sdtw.sdtw_search(features.mfcc39(load_audio(p)), docs,
+                                            top=FLAGS.top), sub)
+  rows.append((f"S-DTW over MFCCs, the same subset", len(sub), s, sec))
+  for name in ("typed_seen", "typed_unseen"):
+    items = [(w, w) for w in qs[name]]
+    if items:
+      s, sec = timed(lambda w: idx.query_word(w, top=FLAGS.top), items)
+      rows.append((f"AWE, typed, {name[6:]} in training", len(items), s, sec))
+  t = time.perf_counter()
+  for _ in range(20):
+    idx.query_audio(spoken[0][1], top=10)
+  one = (time.perf_counter() - t) / 20
+  print(f"one spoken query, top 10, over {idx.seconds() / 60:.0f} min: "
+        f"{1000 * one:.1f} ms (embedding + exact search + NMS)")
+  print(f"\n| queries | n | P@10 | P@N | FOM | MAP | s/query |")
+  print("|---|---|---|---|---|---|---|")
+  for name, n, s, sec in rows:
+    print(f"| {name} | {n} | {s['p_at_10']:.3f} | {s['p_at_n']:.3f} | "
+          f"{s['fom']:.3f} | {s['ap']:.3f} | {sec:.4f} |")
+
+
+if __name__ == "__main__":
+  app.run(main)
