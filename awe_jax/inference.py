@@ -122,12 +122,9 @@ class Embedder:
     self.batch_size = batch_size
     self.pronouncer = pronouncer or pronounce.Pronouncer()
     self.phone_ids = {p: i + 1 for i, p in enumerate(card.phones)}
-    self.model = build_model(config, len(card.phones) + 1)
     self.sample_rate = int(card.features["sample_rate"])
-    apply = self.model.apply
-    self._acoustic = jax.jit(lambda p, x, m: apply(
-        {"params": p}, normalise_segments(x, m), m, method="acoustic"))
-    self._phones = jax.jit(lambda p, c: apply({"params": p}, c, method="phones"))
+    self.model, self._acoustic, self._phones = _functions(
+        config, len(card.phones) + 1)
 
   @classmethod
   def load(cls, workdir: str, **kwargs) -> "Embedder":
@@ -169,6 +166,10 @@ class Embedder:
     ids = jax.ShapeDtypeStruct((1, 8), jnp.int32)
     return int(jax.eval_shape(self._phones, self.params, ids).shape[1])
 
+  def _rows(self, n: int) -> int:
+    """Batch rows for ``n`` inputs: 8 for a few (a query), else batch_size."""
+    return min(8, self.batch_size) if n <= 8 else self.batch_size
+
   def bucket(self, length: int) -> int:
     """The padded length of a segment of ``length`` frames."""
     for b in self.card.boundaries:
@@ -202,10 +203,11 @@ class Embedder:
     buckets = np.asarray([self.bucket(n) for n in lens])
     for t in np.unique(buckets):
       idx = np.flatnonzero(buckets == t)
-      for s in range(0, len(idx), self.batch_size):
-        part = idx[s:s + self.batch_size]
-        x = np.zeros((self.batch_size, t, feats[part[0]].shape[1]), np.float32)
-        m = np.zeros((self.batch_size, t), bool)
+      rows = self._rows(len(idx))
+      for s in range(0, len(idx), rows):
+        part = idx[s:s + rows]
+        x = np.zeros((rows, t, feats[part[0]].shape[1]), np.float32)
+        m = np.zeros((rows, t), bool)
         for r, i in enumerate(part):
           x[r, :lens[i]], m[r, :lens[i]] = feats[i], True
         e = np.asarray(self._acoustic(self.params, x, m))[:len(part)]
@@ -264,14 +266,25 @@ class Embedder:
     """Written words -> ``[N, E]`` phone-view embeddings."""
     seqs = self.phone_sequences(list(words))
     width = -(-max(len(s) for s in seqs) // 8) * 8
-    out = []
-    for s in range(0, len(seqs), self.batch_size):
-      c = np.zeros((self.batch_size, width), np.int32)
-      part = seqs[s:s + self.batch_size]
+    out, rows = [], self._rows(len(seqs))
+    for s in range(0, len(seqs), rows):
+      c = np.zeros((rows, width), np.int32)
+      part = seqs[s:s + rows]
       for r, q in enumerate(part):
         c[r, :len(q)] = q
       out.append(np.asarray(self._phones(self.params, c))[:len(part)])
     return np.concatenate(out)
+
+
+@functools.lru_cache(maxsize=8)
+def _functions(config, num_phones: int):
+  """The model and its jitted views, shared by every Embedder of one config
+  (so loading a model again does not compile again)."""
+  model = build_model(config, num_phones)
+  acoustic = jax.jit(lambda p, x, m: model.apply(
+      {"params": p}, normalise_segments(x, m), m, method="acoustic"))
+  phones = jax.jit(lambda p, c: model.apply({"params": p}, c, method="phones"))
+  return model, acoustic, phones
 
 
 def _restore_orbax(workdir: str, config, like_params):

@@ -24,7 +24,7 @@ def tiny_embedder(seed=0, phones=lexicon.PHONES):
                               features=dict(features.SETTINGS))
   params = init_params(build_model(cfg, len(phones) + 1),
                        jax.random.PRNGKey(seed), features.DIM)
-  return inference.Embedder(cfg, card, params, batch_size=8)
+  return inference.Embedder(cfg, card, params)
 
 
 @pytest.fixture(scope="module")

@@ -102,6 +102,13 @@ def audio_files(paths) -> list:
   return [os.path.abspath(p) for p in out]
 
 
+def _connect(path: str) -> sqlite3.Connection:
+  if not os.path.exists(os.path.join(path, DB)):
+    raise DataError(path, f"no search index ({DB}) here; create one with "
+                    "SearchIndex.create or `python -m awe_jax.search index`")
+  return sqlite3.connect(os.path.join(path, DB))
+
+
 class SearchIndex:
   """Open with :meth:`create` or :meth:`open`; then :meth:`add`, :meth:`query`.
 
@@ -112,7 +119,7 @@ class SearchIndex:
 
   def __init__(self, path: str, embedder: Embedder):
     self.path, self.embedder = path, embedder
-    self.db = sqlite3.connect(os.path.join(path, DB))
+    self.db = _connect(path)
     self.db.executescript(SCHEMA)
     meta = dict(self.db.execute("SELECT key, value FROM meta"))
     if "model_hash" not in meta:
@@ -147,7 +154,7 @@ class SearchIndex:
   @staticmethod
   def model_dir(path: str) -> str:
     """The model directory recorded when the index was created."""
-    db = sqlite3.connect(os.path.join(path, DB))
+    db = _connect(path)
     row = db.execute("SELECT value FROM meta WHERE key='model_dir'").fetchone()
     db.close()
     if not row or not row[0]:

@@ -18,6 +18,7 @@ import numpy as np
 import soundfile as sf
 
 from awe_jax.corpus import features
+from awe_jax.inference import load_audio
 from awe_jax.search import metrics
 from jaxtk.errors import DataError
 
@@ -45,9 +46,8 @@ def _manifest(corpus_dir: str) -> list:
 
 
 def _wav(corpus_dir, row):
-  y, sr = sf.read(os.path.join(corpus_dir, "wav", row["split"],
-                               f"{row['utt_id']}.wav"), dtype="float32")
-  return y if sr == SR else None
+  return load_audio(os.path.join(corpus_dir, "wav", row["split"],
+                                 f"{row['utt_id']}.wav"), SR)
 
 
 def build_collection(corpus_dir: str, out_dir: str,
