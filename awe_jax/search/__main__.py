@@ -30,7 +30,7 @@ def parse(argv):
     s.add_argument("audio", nargs="+", help="audio files or directories")
   ix.add_argument("--hop", type=int, default=5, help="frames (10 ms) between "
                   "window starts")
-  ix.add_argument("--num_durations", type=int, default=4, help="window "
+  ix.add_argument("--num_durations", type=int, default=3, help="window "
                   "durations spanning the training words' 5-95%% lengths")
   ix.add_argument("--exact_limit", type=int, default=2_000_000, help="exact "
                   "search up to this many windows, HNSW above")

@@ -41,7 +41,7 @@ CREATE TABLE IF NOT EXISTS windows (id INTEGER PRIMARY KEY, file_id INTEGER,
 class WindowConfig:
   """Where windows are cut (frames of 10 ms)."""
   hop: int = 5                 # frames between window starts (50 ms)
-  num_durations: int = 4       # durations, geometric from q_low to q_high
+  num_durations: int = 3       # durations, geometric from q_low to q_high
   q_low: str = "5"             # training word-length percentiles spanned
   q_high: str = "95"
 
