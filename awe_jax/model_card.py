@@ -15,7 +15,7 @@ from jaxtk.errors import DataError
 
 CARD = "model_card.json"
 # Word lengths (frames) when a run has no model card: the embedded corpus.
-DEFAULT_QUANTILES = {"5": 36, "25": 52, "50": 64, "75": 80, "95": 104}
+DEFAULT_QUANTILES = {"5": 43, "25": 55, "50": 66, "75": 78, "95": 100}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -23,7 +23,7 @@ class ModelCard:
   """What a model needs beside its config to embed new inputs."""
   phones: tuple                  # phone symbols; phone id = index + 1
   features: dict                 # awe_jax.corpus.features.SETTINGS
-  boundaries: tuple = (32, 64, 96, 160)   # training bucket lengths (frames)
+  boundaries: tuple = (56, 72, 80, 160)   # training bucket lengths (frames)
   length_quantiles: dict = dataclasses.field(
       default_factory=lambda: dict(DEFAULT_QUANTILES))  # % -> frames
 

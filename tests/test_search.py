@@ -185,10 +185,12 @@ def test_task_on_a_tiny_corpus(emb, tmp_path):
       y, _ = sf.read(f, dtype="float32", start=int(s * 8000), stop=int(e * 8000))
       assert np.sqrt(np.mean(y ** 2)) > 0.01, (word, s, e)
   qs = task.queries(str(corpus), occ)
-  assert {w for w, _ in qs["spoken"]} <= set(WORDS[:4]) and qs["spoken"]
+  assert {w for w, _ in qs["spoken_dev"]} <= set(WORDS[:4]) and qs["spoken_dev"]
+  assert all("/dev/" in p for _, p in qs["spoken_dev"])
+  assert qs["spoken_train"] == []   # every seen word has a dev token
   assert set(qs["typed_unseen"]) <= set(WORDS[4:])
   idx = SearchIndex.create(str(tmp_path / "idx"), emb, windows=WindowConfig(hop=10, num_durations=2))
   idx.add([os.path.join(coll, "audio")])
-  scores = task.evaluate(lambda p: idx.query_audio(p, top=20), qs["spoken"],
+  scores = task.evaluate(lambda p: idx.query_audio(p, top=20), qs["spoken_dev"],
                          occ, idx.seconds() / 3600)
   assert all(0.0 <= v <= 1.0 for v in scores.values())

@@ -111,29 +111,35 @@ def read_words(out_dir: str) -> dict:
 
 def queries(corpus_dir: str, occurrences: dict, *, n_spoken: int = 100,
             n_typed: int = 100, seed: int = 0) -> dict:
-  """Spoken and typed query sets.
+  """Spoken and typed query sets, one query per word.
 
   Returns:
-    ``{"spoken": [(word, wav path)], "typed_seen": [word],
-    "typed_unseen": [word]}``: spoken queries are dev tokens (other voices
-    than the collection's) of words seen in training.
+    ``{"spoken_dev": [(word, wav path)], "spoken_train": [...],
+    "typed_seen": [word], "typed_unseen": [word]}``: spoken queries are
+    tokens by dev voices or, for words dev lacks, train voices (never the
+    collection's test voices), of words seen in training.
   """
   rows = _manifest(corpus_dir)
   train = {r["word"] for r in rows if r["split"] == "train"}
   rng = np.random.default_rng(seed)
-  dev = {}
-  for r in rows:
-    if r["split"] == "dev" and r["word"] in occurrences and r["word"] in train:
-      dev.setdefault(r["word"], []).append(r)
-  spoken = []
-  for w in sorted(dev):
-    r = dev[w][int(rng.integers(len(dev[w])))]
-    spoken.append((w, os.path.join(corpus_dir, "wav", "dev", f"{r['utt_id']}.wav")))
-  spoken = [spoken[i] for i in sorted(rng.permutation(len(spoken))[:n_spoken])]
-  seen = sorted(w for w in occurrences if w in train)
-  unseen = sorted(w for w in occurrences if w not in train)
-  pick = lambda ws: [ws[i] for i in sorted(rng.permutation(len(ws))[:n_typed])]
-  return {"spoken": spoken, "typed_seen": pick(seen), "typed_unseen": pick(unseen)}
+  pick = lambda xs, n: [xs[i] for i in sorted(rng.permutation(len(xs))[:n])]
+  out = {}
+  taken = set()
+  for split in ("dev", "train"):
+    toks = {}
+    for r in rows:
+      if (r["split"] == split and r["word"] in occurrences and r["word"] in train
+          and r["word"] not in taken):
+        toks.setdefault(r["word"], []).append(r)
+    items = []
+    for w in sorted(toks):
+      r = toks[w][int(rng.integers(len(toks[w])))]
+      items.append((w, os.path.join(corpus_dir, "wav", split, f"{r['utt_id']}.wav")))
+    out[f"spoken_{split}"] = pick(items, n_spoken)
+    taken |= {w for w, _ in out[f"spoken_{split}"]}
+  out["typed_seen"] = pick(sorted(w for w in occurrences if w in train), n_typed)
+  out["typed_unseen"] = pick(sorted(w for w in occurrences if w not in train), n_typed)
+  return out
 
 
 def evaluate(run_query, items, occurrences: dict, hours: float) -> dict:
