@@ -235,8 +235,11 @@ class Embedder:
       part = np.asarray(starts[s:s + self.batch_size])
       x = np.zeros((self.batch_size, length, feats.shape[1]), np.float32)
       x[:len(part)] = view[part].transpose(0, 2, 1)
-      out.append(np.asarray(self._acoustic(self.params, x, mask))[:len(part)])
-    return np.concatenate(out) if out else np.zeros((0, self.dim), np.float32)
+      # Dispatch is asynchronous: the next batch is cut while this one runs.
+      out.append((self._acoustic(self.params, x, mask), len(part)))
+    if not out:
+      return np.zeros((0, self.dim), np.float32)
+    return np.concatenate([np.asarray(e)[:n] for e, n in out])
 
   def embed_audio(self, audio, sr: int | None = None) -> np.ndarray:
     """One recording (a path, or ``[S]``/``[S, C]`` at ``sr``) -> ``[E]``."""

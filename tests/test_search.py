@@ -42,6 +42,7 @@ def test_nms_hand_case():
   assert nms(starts, ends, groups, [0, 1, 2, 3, 4]) == [0, 2, 3, 4]
   assert nms(starts, ends, groups, [1, 0, 4]) == [1, 4]
   assert nms(starts, ends, groups, [0, 1], max_overlap=0.9) == [0, 1]
+  assert nms(starts, ends, groups, [0, 1, 2, 3, 4], limit=2) == [0, 2]
 
 
 def test_metrics_hand_computed():

@@ -59,7 +59,8 @@ class Hit:
   distance: float    # cosine distance, 1 - cos
 
 
-def nms(starts, ends, groups, order, *, max_overlap: float = 0.2):
+def nms(starts, ends, groups, order, *, max_overlap: float = 0.2,
+        limit: int = 0):
   """Greedy non-maximum suppression of overlapping spans.
 
   Args:
@@ -69,6 +70,7 @@ def nms(starts, ends, groups, order, *, max_overlap: float = 0.2):
     order: indices by decreasing score (increasing distance).
     max_overlap: a span is dropped when its intersection with a kept span
       exceeds this fraction of the shorter of the two.
+    limit: stop after keeping this many (0: no limit).
 
   Returns:
     The kept indices, in ``order``'s order.
@@ -86,6 +88,8 @@ def nms(starts, ends, groups, order, *, max_overlap: float = 0.2):
     if ok:
       kept.setdefault(groups[i], []).append(i)
       out.append(i)
+      if len(out) == limit:
+        break
   return out
 
 
@@ -258,8 +262,9 @@ class SearchIndex:
       m = usearch_search(c["vecs"], q, k, MetricKind.Cos, exact=True)
     keys = np.asarray(m.keys).reshape(-1)
     dist = np.asarray(m.distances).reshape(-1)
-    keep = nms(c["start"][keys], c["end"][keys], c["file_id"][keys],
-               range(len(keys)), max_overlap=max_overlap)[:top]
+    keep = nms(c["start"][keys].tolist(), c["end"][keys].tolist(),
+               c["file_id"][keys].tolist(), range(len(keys)),
+               max_overlap=max_overlap, limit=top)
     return [Hit(c["paths"][int(c["file_id"][keys[i]])], float(c["start"][keys[i]]),
                 float(c["end"][keys[i]]), float(dist[i])) for i in keep]
 

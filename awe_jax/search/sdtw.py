@@ -75,7 +75,8 @@ def sdtw_search(query: np.ndarray, docs: dict, *, frame_s: float = 0.01,
     costs.append(c[pick])
   names, starts, ends, costs = map(np.concatenate, (names, starts, ends, costs))
   order = np.argsort(costs, kind="stable")[:50 * top]
-  keep = nms(starts, ends, names, order, max_overlap=max_overlap)[:top]
+  keep = nms(starts.tolist(), ends.tolist(), names.tolist(), order,
+             max_overlap=max_overlap, limit=top)
   files = list(docs)
   return [Hit(files[names[i]], float(starts[i]), float(ends[i]), float(costs[i]))
           for i in keep]
