@@ -170,3 +170,24 @@ def phone_error_rate(words, *, cmudict=None) -> float:
   edits = sum(min(edit_distance(h, r) for r in cmudict[w])
               for w, h in zip(words, hyps))
   return edits / sum(len(cmudict[w][0]) for w in words)
+
+
+def main(argv=None) -> None:
+  """``python -m awe_jax.pronounce``: the mapping's phone error rate."""
+  import argparse  # pylint: disable=g-import-not-at-top
+  import re  # pylint: disable=g-import-not-at-top
+  ap = argparse.ArgumentParser(description="espeak-ng -> ARPAbet phone error "
+                               "rate against CMUdict")
+  ap.add_argument("--n", type=int, default=1000, help="random CMUdict words")
+  ap.add_argument("--seed", type=int, default=0)
+  args = ap.parse_args(argv)
+  words = sorted(w for w in _cmudict() if re.fullmatch("[a-z]+", w))
+  rng = np.random.default_rng(args.seed)
+  sample = [words[i] for i in rng.choice(len(words), args.n, replace=False)]
+  corpus = sorted(lexicon_lib.load_lexicon())
+  print(f"{args.n} random CMUdict words: PER {phone_error_rate(sample):.4f}")
+  print(f"the corpus' {len(corpus)} words: PER {phone_error_rate(corpus):.4f}")
+
+
+if __name__ == "__main__":
+  main()
