@@ -149,3 +149,12 @@ def test_pronouncer_order_and_espeak_per(tmp_path):
   assert p.source == {"cat": "user", "dog": "cmudict", "blorptastic": "espeak-ng"}
   words = ["hello", "world", "cheese", "strength", "water", "music"]
   assert pronounce.phone_error_rate(words) < 0.15
+
+
+def test_model_card_round_trip(tmp_path):
+  card = model_card.write_model_card(
+      str(tmp_path), {"B": 2, "AA": 1}, np.arange(1, 101), np.array([56, 160]))
+  assert card.phones == ("AA", "B") and card.boundaries == (56, 160)
+  assert card.length_quantiles["50"] == 50
+  assert model_card.read_model_card(str(tmp_path)) == card
+  assert model_card.read_model_card(str(tmp_path / "none")).phones == lexicon.PHONES
