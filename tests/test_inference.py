@@ -160,11 +160,10 @@ def test_model_card_round_trip(tmp_path):
   assert model_card.read_model_card(str(tmp_path / "none")).phones == lexicon.PHONES
 
 
-def test_shipped_model_loads_and_embeds(wav):
+def test_shipped_model_loads_and_embeds():
   emb = inference.Embedder.load(os.path.join(lexicon.REPO, "models", "awe-small"))
   assert emb.card.length_quantiles["95"] == 100
   words = emb.embed_words(["weather", "whether", "elephant"])
   chex.assert_shape(words, (3, emb.dim))
   cos = lambda a, b: np.dot(a, b) / np.linalg.norm(a) / np.linalg.norm(b)
   assert cos(words[0], words[1]) > cos(words[0], words[2])  # same phones
-  assert np.all(np.isfinite(emb.embed_audio(wav)))
