@@ -9,26 +9,29 @@ P@N, FOM and MAP.
   python bench/search.py                       # models/awe-small, 1 hour
   python bench/search.py --minutes=5 --sdtw_queries=5   # quick look
 """
+import argparse
 import os
 import shutil
 import time
 
-from absl import app
-from absl import flags
 import numpy as np
 
-FLAGS = flags.FLAGS
-flags.DEFINE_string("model", "models/awe-small", "model directory")
-flags.DEFINE_float("minutes", 60.0, "collection duration")
-flags.DEFINE_string("workdir", "runs/search-bench", "index directory (rebuilt)")
-flags.DEFINE_integer("queries", 100, "queries per set (spoken by dev voices, "
-                     "by train voices, typed seen, typed unseen)")
-flags.DEFINE_integer("sdtw_queries", 20, "spoken queries also run with S-DTW")
-flags.DEFINE_integer("top", 100, "hits per query for the metrics")
+
+def parse(argv=None):
+  p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+  p.add_argument("--model", default="models/awe-small", help="model directory")
+  p.add_argument("--minutes", type=float, default=60.0, help="collection duration")
+  p.add_argument("--workdir", default="runs/search-bench",
+                 help="index directory (rebuilt)")
+  p.add_argument("--queries", type=int, default=100, help="queries per set "
+                 "(spoken by dev voices, by train voices, typed seen, typed unseen)")
+  p.add_argument("--sdtw_queries", type=int, default=20,
+                 help="spoken queries also run with S-DTW")
+  p.add_argument("--top", type=int, default=100, help="hits per query for the metrics")
+  return p.parse_args(argv)
 
 
-def main(argv):
-  del argv
+def main(args):
   from jaxtk import logs, xla_cpu  # pylint: disable=g-import-not-at-top
   xla_cpu.use_measured_defaults()
   logs.quiet_libraries()
@@ -38,14 +41,14 @@ def main(argv):
   from awe_jax.search import SearchIndex, sdtw, task  # pylint: disable=g-import-not-at-top
   cdir = corpus.ensure_corpus()
   root = os.path.dirname(cdir)
-  cfg = task.CollectionConfig(minutes=FLAGS.minutes)
+  cfg = task.CollectionConfig(minutes=args.minutes)
   coll = task.build_collection(cdir, os.path.join(
-      root, f"search-collection-{FLAGS.minutes:g}min"), cfg)
+      root, f"search-collection-{args.minutes:g}min"), cfg)
   occ = task.read_words(coll)
-  qs = task.queries(cdir, occ, n_spoken=FLAGS.queries, n_typed=FLAGS.queries)
-  emb = Embedder.load(FLAGS.model)
-  shutil.rmtree(FLAGS.workdir, ignore_errors=True)
-  idx = SearchIndex.create(FLAGS.workdir, emb, model_dir=FLAGS.model)
+  qs = task.queries(cdir, occ, n_spoken=args.queries, n_typed=args.queries)
+  emb = Embedder.load(args.model)
+  shutil.rmtree(args.workdir, ignore_errors=True)
+  idx = SearchIndex.create(args.workdir, emb, model_dir=args.model)
   spoken = qs["spoken_dev"]
   emb.embed_audio(spoken[0][1])  # compile the query shapes first
   t = time.perf_counter()
@@ -72,21 +75,21 @@ def main(argv):
 
   for split in ("dev", "train"):
     items = qs[f"spoken_{split}"]
-    s, sec = timed(lambda p: idx.query_audio(p, top=FLAGS.top), items)
+    s, sec = timed(lambda p: idx.query_audio(p, top=args.top), items)
     rows.append((f"AWE, spoken by {split} voices", len(items), s, sec))
-  sub = (qs["spoken_dev"] + qs["spoken_train"])[:FLAGS.sdtw_queries]
-  s, sec = timed(lambda p: idx.query_audio(p, top=FLAGS.top), sub)
+  sub = (qs["spoken_dev"] + qs["spoken_train"])[:args.sdtw_queries]
+  s, sec = timed(lambda p: idx.query_audio(p, top=args.top), sub)
   rows.append(("AWE, spoken, the S-DTW subset", len(sub), s, sec))
   files = sorted({o[0] for v in occ.values() for o in v})
   docs = {f: features.mfcc39(load_audio(f)) for f in files}
   sdtw.sdtw_search(features.mfcc39(load_audio(sub[0][1])), {files[0]: docs[files[0]]})
   s, sec = timed(lambda p: sdtw.sdtw_search(features.mfcc39(load_audio(p)), docs,
-                                            top=FLAGS.top), sub)
+                                            top=args.top), sub)
   rows.append(("S-DTW over MFCCs, the same subset", len(sub), s, sec))
   for name in ("typed_seen", "typed_unseen"):
     items = [(w, w) for w in qs[name]]
     if items:
-      s, sec = timed(lambda w: idx.query_word(w, top=FLAGS.top), items)
+      s, sec = timed(lambda w: idx.query_word(w, top=args.top), items)
       rows.append((f"AWE, typed, {name[6:]} in training", len(items), s, sec))
   t = time.perf_counter()
   for _ in range(20):
@@ -102,4 +105,4 @@ def main(argv):
 
 
 if __name__ == "__main__":
-  app.run(main)
+  main(parse())
