@@ -23,7 +23,7 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
-from awe_jax import evaluate, input_pipeline, losses, schedule
+from awe_jax import evaluate, input_pipeline, losses, model_card, schedule
 from awe_jax.factory import build_model
 from awe_jax.models import init_params
 from jaxtk import parallel
@@ -172,6 +172,8 @@ def train_and_evaluate(config, workdir: str, data_dir: str) -> dict:
   with open(os.path.join(workdir, "config.json"), "w") as f:
     json.dump(dataclasses.asdict(config), f, indent=1)
   train = s.ds.splits["train"]
+  model_card.write_model_card(workdir, s.ds.vocab.phones_to_ids, train.lengths,
+                              s.boundaries)
   state = initial_state(config, s)
   latest = Checkpoints(os.path.join(workdir, "latest"))
   best = Checkpoints(os.path.join(workdir, "best"))

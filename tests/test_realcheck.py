@@ -13,7 +13,8 @@ from sklearn.metrics import average_precision_score, top_k_accuracy_score
 
 from awe_jax import configs, data, dtw, metrics
 from awe_jax.corpus import lexicon as lexicon_lib
-from awe_jax.models import build_model, init_params
+from awe_jax.factory import build_model
+from awe_jax.models import init_params
 from awe_jax.realspeech import check, loader, packages, words
 from jaxtk.checkpoint import Checkpoints
 from jaxtk.errors import DataError

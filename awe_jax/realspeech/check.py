@@ -23,7 +23,8 @@ import scipy.spatial.distance
 
 from awe_jax import configs, data, dtw, evaluate, input_pipeline, kaldi
 from awe_jax import metrics
-from awe_jax.models import build_model, init_params
+from awe_jax.factory import build_model
+from awe_jax.models import init_params
 from awe_jax.realspeech import loader
 from jaxtk import parallel
 from jaxtk.checkpoint import Checkpoints

@@ -1,0 +1,280 @@
+"""A searchable index of spoken recordings: windows, vectors, metadata.
+
+An index directory holds ``index.sqlite`` (the model hash, the window
+settings, one row per recording and one per window) and ``vectors/`` (one
+``.npy`` of ``[windows, E]`` float16 per recording).  Windows of several
+durations (spanning the training words' lengths) start every ``hop`` frames
+and are embedded in jitted batches, one static shape per duration.
+
+Adding is incremental and survives a kill: a recording's vectors are written
+first (atomically), then its rows in one SQLite transaction; a recording
+without rows is embedded again.  Search is exact (``usearch.index.search``)
+up to ``exact_limit`` windows, else through a USearch HNSW index built from
+the vectors and cached as ``hnsw.usearch``.  Overlapping hits are merged by
+non-maximum suppression (:func:`nms`).
+"""
+import dataclasses
+import json
+import os
+import sqlite3
+
+import numpy as np
+from usearch.index import Index, MetricKind, search as usearch_search
+
+from awe_jax.inference import Embedder
+from jaxtk.errors import DataError
+from jaxtk.progress import progress
+
+DB = "index.sqlite"
+HNSW = "hnsw.usearch"
+AUDIO_EXTENSIONS = (".wav", ".flac", ".ogg", ".mp3")
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT);
+CREATE TABLE IF NOT EXISTS files (id INTEGER PRIMARY KEY, path TEXT UNIQUE,
+  seconds REAL, row0 INTEGER, n_windows INTEGER);
+CREATE TABLE IF NOT EXISTS windows (id INTEGER PRIMARY KEY, file_id INTEGER,
+  start REAL, end REAL);
+"""
+
+
+@dataclasses.dataclass(frozen=True)
+class WindowConfig:
+  """Where windows are cut (frames of 10 ms)."""
+  hop: int = 5                 # frames between window starts (50 ms)
+  num_durations: int = 3       # durations, geometric from q_low to q_high
+  q_low: str = "5"             # training word-length percentiles spanned
+  q_high: str = "95"
+
+  def durations(self, quantiles: dict) -> tuple:
+    lo, hi = quantiles[self.q_low], quantiles[self.q_high]
+    d = np.geomspace(lo, hi, self.num_durations)
+    return tuple(sorted({int(round(x)) for x in d}))
+
+
+@dataclasses.dataclass(frozen=True)
+class Hit:
+  file: str
+  start: float       # seconds
+  end: float
+  distance: float    # cosine distance, 1 - cos
+
+
+def nms(starts, ends, groups, order, *, max_overlap: float = 0.2,
+        limit: int = 0):
+  """Greedy non-maximum suppression of overlapping spans.
+
+  Args:
+    starts, ends: ``[N]`` spans.
+    groups: ``[N]`` recording of each span (only spans of one recording
+      suppress each other).
+    order: indices by decreasing score (increasing distance).
+    max_overlap: a span is dropped when its intersection with a kept span
+      exceeds this fraction of the shorter of the two.
+    limit: stop after keeping this many (0: no limit).
+
+  Returns:
+    The kept indices, in ``order``'s order.
+  """
+  kept = {}
+  out = []
+  for i in order:
+    ok = True
+    for j in kept.get(groups[i], ()):
+      inter = min(ends[i], ends[j]) - max(starts[i], starts[j])
+      shorter = min(ends[i] - starts[i], ends[j] - starts[j])
+      if inter > max_overlap * shorter:
+        ok = False
+        break
+    if ok:
+      kept.setdefault(groups[i], []).append(i)
+      out.append(i)
+      if len(out) == limit:
+        break
+  return out
+
+
+def audio_files(paths) -> list:
+  """Files and the audio files under directories, sorted per directory."""
+  out = []
+  for p in paths:
+    if os.path.isdir(p):
+      for root, _, names in sorted(os.walk(p)):
+        out += [os.path.join(root, n) for n in sorted(names)
+                if n.lower().endswith(AUDIO_EXTENSIONS)]
+    else:
+      out.append(p)
+  return [os.path.abspath(p) for p in out]
+
+
+def _connect(path: str) -> sqlite3.Connection:
+  if not os.path.exists(os.path.join(path, DB)):
+    raise DataError(path, f"no search index ({DB}) here; create one with "
+                    "SearchIndex.create or `python -m awe_jax.search index`")
+  return sqlite3.connect(os.path.join(path, DB))
+
+
+class SearchIndex:
+  """Open with :meth:`create` or :meth:`open`; then :meth:`add`, :meth:`query`.
+
+  Args:
+    path: the index directory.
+    embedder: must be the model the index was built with.
+  """
+
+  def __init__(self, path: str, embedder: Embedder):
+    self.path, self.embedder = path, embedder
+    self.db = _connect(path)
+    self.db.executescript(SCHEMA)
+    meta = dict(self.db.execute("SELECT key, value FROM meta"))
+    if "model_hash" not in meta:
+      raise DataError(os.path.join(path, DB), "not a search index (no model "
+                      "hash); create it with SearchIndex.create or `index`")
+    if meta["model_hash"] != embedder.model_hash:
+      raise DataError(os.path.join(path, DB), f"the index was built with model "
+                      f"{meta['model_hash']} ({meta.get('model_dir', '?')}); "
+                      f"this query model is {embedder.model_hash}. Query with "
+                      "that model or build a new index", field="model_hash")
+    self.windows = WindowConfig(**json.loads(meta["windows"]))
+    self.exact_limit = int(meta["exact_limit"])
+    self.durations = self.windows.durations(embedder.card.length_quantiles)
+    self._cache = None
+
+  @classmethod
+  def create(cls, path: str, embedder: Embedder, *, model_dir: str = "",
+             windows: WindowConfig = WindowConfig(),
+             exact_limit: int = 2_000_000) -> "SearchIndex":
+    """A new, empty index (an existing one is opened and checked instead)."""
+    os.makedirs(os.path.join(path, "vectors"), exist_ok=True)
+    db = sqlite3.connect(os.path.join(path, DB))
+    with db:
+      db.executescript(SCHEMA)
+      for k, v in (("model_hash", embedder.model_hash), ("model_dir", model_dir),
+                   ("windows", json.dumps(dataclasses.asdict(windows))),
+                   ("exact_limit", str(exact_limit))):
+        db.execute("INSERT OR IGNORE INTO meta VALUES (?, ?)", (k, v))
+    db.close()
+    return cls(path, embedder)
+
+  @staticmethod
+  def model_dir(path: str) -> str:
+    """The model directory recorded when the index was created."""
+    db = _connect(path)
+    row = db.execute("SELECT value FROM meta WHERE key='model_dir'").fetchone()
+    db.close()
+    if not row or not row[0]:
+      raise DataError(os.path.join(path, DB), "no model directory recorded; "
+                      "pass --model")
+    return row[0]
+
+  def indexed(self) -> set:
+    return {p for (p,) in self.db.execute("SELECT path FROM files")}
+
+  def __len__(self):
+    return self.db.execute("SELECT COALESCE(SUM(n_windows), 0) FROM files").fetchone()[0]
+
+  def seconds(self) -> float:
+    return self.db.execute("SELECT COALESCE(SUM(seconds), 0) FROM files").fetchone()[0]
+
+  def windows_of(self, n_frames: int):
+    """``[(duration, starts)]`` for a recording of ``n_frames`` frames."""
+    out = []
+    for d in self.durations:
+      if n_frames >= d:
+        out.append((d, np.arange(0, n_frames - d + 1, self.windows.hop)))
+    if not out:  # shorter than every window: one window over all of it
+      out.append((n_frames, np.zeros(1, np.int64)))
+    return out
+
+  def add(self, paths, *, quiet: bool = True) -> int:
+    """Embeds and stores the recordings not yet indexed.
+
+    Returns:
+      The number of recordings added.
+    """
+    done = self.indexed()
+    todo = [p for p in dict.fromkeys(audio_files(paths)) if p not in done]
+    frame_s = self.embedder.card.features["hop"] / self.embedder.sample_rate
+    for p in progress(todo, desc="index", unit="file", disable=quiet):
+      feats = self.embedder.features(p)
+      vecs, spans = [], []
+      for d, starts in self.windows_of(len(feats)):
+        vecs.append(self.embedder.embed_windows(feats, starts, d))
+        spans.append(np.stack([starts, starts + d], 1) * frame_s)
+      vecs, spans = np.concatenate(vecs), np.concatenate(spans)
+      row0 = len(self)
+      fid = row0  # unique and stable: the first window's row
+      vpath = os.path.join(self.path, "vectors", f"{fid:09d}.npy")
+      np.save(vpath + ".tmp.npy", vecs.astype(np.float16))
+      os.replace(vpath + ".tmp.npy", vpath)
+      with self.db:
+        self.db.execute("INSERT INTO files VALUES (?, ?, ?, ?, ?)",
+                        (fid, p, len(feats) * frame_s, row0, len(vecs)))
+        self.db.executemany(
+            "INSERT INTO windows VALUES (?, ?, ?, ?)",
+            [(row0 + i, fid, float(s), float(e)) for i, (s, e) in enumerate(spans)])
+      self._cache = None
+    return len(todo)
+
+  def _load(self):
+    if self._cache is None:
+      files = self.db.execute("SELECT id, path FROM files ORDER BY row0").fetchall()
+      vecs = [np.load(os.path.join(self.path, "vectors", f"{fid:09d}.npy"))
+              for fid, _ in files]
+      rows = np.asarray(self.db.execute(
+          "SELECT file_id, start, end FROM windows ORDER BY id").fetchall())
+      if not files:
+        raise DataError(self.path, "the index is empty; add recordings first")
+      vecs = np.concatenate(vecs).astype(np.float32)
+      hnsw = None
+      if len(vecs) > self.exact_limit:
+        hnsw = self._hnsw(vecs)
+      self._cache = dict(vecs=vecs, hnsw=hnsw, file_id=rows[:, 0].astype(np.int64),
+                         start=rows[:, 1], end=rows[:, 2],
+                         paths=dict(files))
+    return self._cache
+
+  def _hnsw(self, vecs):
+    path = os.path.join(self.path, HNSW)
+    index = Index(ndim=vecs.shape[1], metric=MetricKind.Cos, dtype="f16")
+    if os.path.exists(path):
+      index.load(path)
+      if len(index) == len(vecs):
+        return index
+      index = Index(ndim=vecs.shape[1], metric=MetricKind.Cos, dtype="f16")
+    index.add(np.arange(len(vecs)), vecs)
+    index.save(path + ".tmp")
+    os.replace(path + ".tmp", path)
+    return index
+
+  def query_vector(self, q: np.ndarray, *, top: int = 10, candidates: int = 0,
+                   max_overlap: float = 0.2) -> list:
+    """Hits for one embedding ``q [E]``, best first (at most ``top``).
+
+    Args:
+      candidates: nearest windows kept before NMS (default ``20 * top``).
+    """
+    c = self._load()
+    k = min(len(c["vecs"]), candidates or max(20 * top, 200))
+    q = np.asarray(q, np.float32)[None]
+    if c["hnsw"] is not None:
+      m = c["hnsw"].search(q, k)
+    else:
+      m = usearch_search(c["vecs"], q, k, MetricKind.Cos, exact=True)
+    keys = np.asarray(m.keys).reshape(-1)
+    dist = np.asarray(m.distances).reshape(-1)
+    keep = nms(c["start"][keys].tolist(), c["end"][keys].tolist(),
+               c["file_id"][keys].tolist(), range(len(keys)),
+               max_overlap=max_overlap, limit=top)
+    return [Hit(c["paths"][int(c["file_id"][keys[i]])], float(c["start"][keys[i]]),
+                float(c["end"][keys[i]]), float(dist[i])) for i in keep]
+
+  def query_audio(self, audio, sr: int | None = None, **kwargs) -> list:
+    """Query by example: a recording of the word (path or array at ``sr``)."""
+    return self.query_vector(self.embedder.embed_audio(audio, sr), **kwargs)
+
+  def query_word(self, word: str, **kwargs) -> list:
+    """Query by a typed word, through the phone view."""
+    return self.query_vector(self.embedder.embed_words([word])[0], **kwargs)
+
+  def close(self):
+    self.db.close()

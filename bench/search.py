@@ -1,0 +1,108 @@
+"""Search benchmark: AWE index vs subsequence DTW on a one-hour collection.
+
+Builds (once) the collection of awe_jax.search.task from the corpus' test
+tokens, indexes it from scratch with the model, then runs spoken queries
+(dev voices) with both systems and typed queries (seen and unseen words)
+with the AWE index, and prints indexing speed, seconds per query, P@10,
+P@N, FOM and MAP.
+
+  python bench/search.py                       # models/awe-small, 1 hour
+  python bench/search.py --minutes=5 --sdtw_queries=5   # quick look
+"""
+import argparse
+import os
+import shutil
+import time
+
+import numpy as np
+
+
+def parse(argv=None):
+  p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+  p.add_argument("--model", default="models/awe-small", help="model directory")
+  p.add_argument("--minutes", type=float, default=60.0, help="collection duration")
+  p.add_argument("--workdir", default="runs/search-bench",
+                 help="index directory (rebuilt)")
+  p.add_argument("--queries", type=int, default=100, help="queries per set "
+                 "(spoken by dev voices, by train voices, typed seen, typed unseen)")
+  p.add_argument("--sdtw_queries", type=int, default=20,
+                 help="spoken queries also run with S-DTW")
+  p.add_argument("--top", type=int, default=100, help="hits per query for the metrics")
+  return p.parse_args(argv)
+
+
+def main(args):
+  from jaxtk import logs, xla_cpu  # pylint: disable=g-import-not-at-top
+  xla_cpu.use_measured_defaults()
+  logs.quiet_libraries()
+  from awe_jax import corpus  # pylint: disable=g-import-not-at-top
+  from awe_jax.corpus import features  # pylint: disable=g-import-not-at-top
+  from awe_jax.inference import Embedder, load_audio  # pylint: disable=g-import-not-at-top
+  from awe_jax.search import SearchIndex, sdtw, task  # pylint: disable=g-import-not-at-top
+  cdir = corpus.ensure_corpus()
+  root = os.path.dirname(cdir)
+  cfg = task.CollectionConfig(minutes=args.minutes)
+  coll = task.build_collection(cdir, os.path.join(
+      root, f"search-collection-{args.minutes:g}min"), cfg)
+  occ = task.read_words(coll)
+  qs = task.queries(cdir, occ, n_spoken=args.queries, n_typed=args.queries)
+  emb = Embedder.load(args.model)
+  shutil.rmtree(args.workdir, ignore_errors=True)
+  idx = SearchIndex.create(args.workdir, emb, model_dir=args.model)
+  spoken = qs["spoken_dev"]
+  emb.embed_audio(spoken[0][1])  # compile the query shapes first
+  t = time.perf_counter()
+  idx.add([os.path.join(coll, "audio")])
+  t_index = time.perf_counter() - t
+  hours = idx.seconds() / 3600
+  print(f"collection: {idx.seconds() / 60:.1f} min, {sum(map(len, occ.values()))} "
+        f"words, {len(occ)} types; index: {len(idx)} windows, durations "
+        f"{idx.durations} frames, hop {idx.windows.hop}")
+  print(f"indexing: {t_index:.1f} s = {idx.seconds() / t_index:.0f}x real time")
+  idx.query_word(qs["typed_seen"][0])  # load vectors, compile
+  rows = []
+
+  def timed(fn, items):
+    times = []
+
+    def run(q):
+      t0 = time.perf_counter()
+      out = fn(q)
+      times.append(time.perf_counter() - t0)
+      return out
+    scores = task.evaluate(run, items, occ, hours)
+    return scores, float(np.median(times))
+
+  for split in ("dev", "train"):
+    items = qs[f"spoken_{split}"]
+    s, sec = timed(lambda p: idx.query_audio(p, top=args.top), items)
+    rows.append((f"AWE, spoken by {split} voices", len(items), s, sec))
+  sub = (qs["spoken_dev"] + qs["spoken_train"])[:args.sdtw_queries]
+  s, sec = timed(lambda p: idx.query_audio(p, top=args.top), sub)
+  rows.append(("AWE, spoken, the S-DTW subset", len(sub), s, sec))
+  files = sorted({o[0] for v in occ.values() for o in v})
+  docs = {f: features.mfcc39(load_audio(f)) for f in files}
+  sdtw.sdtw_search(features.mfcc39(load_audio(sub[0][1])), {files[0]: docs[files[0]]})
+  s, sec = timed(lambda p: sdtw.sdtw_search(features.mfcc39(load_audio(p)), docs,
+                                            top=args.top), sub)
+  rows.append(("S-DTW over MFCCs, the same subset", len(sub), s, sec))
+  for name in ("typed_seen", "typed_unseen"):
+    items = [(w, w) for w in qs[name]]
+    if items:
+      s, sec = timed(lambda w: idx.query_word(w, top=args.top), items)
+      rows.append((f"AWE, typed, {name[6:]} in training", len(items), s, sec))
+  t = time.perf_counter()
+  for _ in range(20):
+    idx.query_audio(spoken[0][1], top=10)
+  one = (time.perf_counter() - t) / 20
+  print(f"one spoken query, top 10, over {idx.seconds() / 60:.0f} min: "
+        f"{1000 * one:.1f} ms (embedding + exact search + NMS)")
+  print(f"\n| queries | n | P@10 | P@N | FOM | MAP | s/query |")
+  print("|---|---|---|---|---|---|---|")
+  for name, n, s, sec in rows:
+    print(f"| {name} | {n} | {s['p_at_10']:.3f} | {s['p_at_n']:.3f} | "
+          f"{s['fom']:.3f} | {s['ap']:.3f} | {sec:.4f} |")
+
+
+if __name__ == "__main__":
+  main(parse())

@@ -1,0 +1,197 @@
+"""awe_jax.search: NMS, metrics (hand-computed), S-DTW, the index
+(incremental, resume after a kill, model check, HNSW), the CLI and the task
+end to end on a tiny collection, with a tiny untrained model."""
+import csv
+import json
+import os
+import subprocess
+
+import numpy as np
+import pytest
+import soundfile as sf
+from sklearn.metrics import average_precision_score
+
+from awe_jax.inference import to_mono
+from awe_jax.search import SearchIndex, WindowConfig, metrics, nms, sdtw, task
+from awe_jax.search.__main__ import main as cli
+from jaxtk.errors import DataError
+from tests.test_inference import tiny_embedder
+
+WORDS = ["weather", "garden", "music", "river", "yellow", "window"]
+
+
+@pytest.fixture(scope="module")
+def emb():
+  return tiny_embedder()
+
+
+@pytest.fixture(scope="module")
+def recordings(tmp_path_factory):
+  d = tmp_path_factory.mktemp("rec")
+  for i, text in enumerate(["the weather in the garden", "music by the river",
+                            "a yellow window"]):
+    subprocess.run(["espeak-ng", "-w", str(d / f"r{i}.wav"), text], check=True)
+  return [str(d / f"r{i}.wav") for i in range(3)]
+
+
+def test_nms_hand_case():
+  starts = np.array([0.0, 0.1, 1.0, 0.05, 2.0])
+  ends = np.array([0.5, 0.6, 1.5, 0.55, 2.5])
+  groups = np.array([0, 0, 0, 1, 0])
+  # 1 overlaps 0 by 0.4 of 0.5 s; 3 is in another recording; 4 is apart.
+  assert nms(starts, ends, groups, [0, 1, 2, 3, 4]) == [0, 2, 3, 4]
+  assert nms(starts, ends, groups, [1, 0, 4]) == [1, 4]
+  assert nms(starts, ends, groups, [0, 1], max_overlap=0.9) == [0, 1]
+  assert nms(starts, ends, groups, [0, 1, 2, 3, 4], limit=2) == [0, 2]
+
+
+def test_metrics_hand_computed():
+  occ = [("a", 1.0, 2.0), ("a", 5.0, 6.0), ("b", 0.0, 1.0)]
+  hits = [("a", 1.1, 1.9), ("a", 1.2, 1.8), ("c", 0, 1), ("b", 0.2, 0.6),
+          ("a", 3.0, 3.5)]
+  correct, n = metrics.label_hits(hits, occ)
+  # The second hit on occurrence 0 is a false alarm.
+  assert correct.tolist() == [True, False, False, True, False] and n == 3
+  assert metrics.precision_at(correct, 10) == pytest.approx(2 / 10)
+  assert metrics.precision_at(correct, n) == pytest.approx(1 / 3)
+  # AP: precisions 1/1 and 2/4 at the hits, over 3 occurrences.
+  assert metrics.average_precision(correct, n) == pytest.approx((1 + 0.5) / 3)
+  # One hour: 1 FA/h keeps hit 0 (1/3); 2 FA/h and above keep hits 0 and 3.
+  assert metrics.figure_of_merit(correct, n, 1.0) == pytest.approx(
+      (1 / 3 + 9 * 2 / 3) / 10)
+  # Half an hour: k FA/h allow floor(k / 2) false alarms.
+  assert metrics.figure_of_merit(correct, n, 0.5) == pytest.approx(
+      (0 + 1 / 3 + 8 * 2 / 3) / 10)
+  scores = metrics.score_query(hits, occ, 1.0)
+  assert set(scores) == {"p_at_10", "p_at_n", "fom", "ap"}
+
+
+def test_average_precision_matches_sklearn_when_all_found():
+  rng = np.random.default_rng(0)
+  correct = rng.random(30) < 0.3
+  scores = -np.arange(30.0)
+  assert metrics.average_precision(correct, int(correct.sum())) == pytest.approx(
+      average_precision_score(correct, scores))
+
+
+def test_sdtw_finds_an_embedded_query():
+  rng = np.random.default_rng(0)
+  doc = rng.normal(size=(60, 5))
+  query = doc[20:32] * 2.0  # cosine ignores scale
+  cost, start = sdtw.sdtw_costs(query, doc)
+  assert cost[31] == pytest.approx(0.0, abs=1e-6) and start[31] == 20
+  stretched = np.repeat(query, 2, axis=0)
+  cost, start = sdtw.sdtw_costs(stretched, doc)
+  assert cost[31] == pytest.approx(0.0, abs=1e-6) and start[31] == 20
+  hits = sdtw.sdtw_search(query, {"x": doc, "y": rng.normal(size=(40, 5))}, top=3)
+  assert (hits[0].file, hits[0].start, hits[0].end) == ("x", 0.2, 0.32)
+
+
+def test_index_incremental_resume_model_check(emb, recordings, tmp_path,
+                                               monkeypatch):
+  path = str(tmp_path / "idx")
+  idx = SearchIndex.create(path, emb, windows=WindowConfig(hop=10, num_durations=2))
+  calls = []
+  real = emb.features
+
+  def crash_on_second(p):
+    calls.append(p)
+    if len(calls) == 2:
+      raise KeyboardInterrupt  # killed while embedding the second file
+    return real(p)
+
+  monkeypatch.setattr(emb, "features", crash_on_second)
+  with pytest.raises(KeyboardInterrupt):
+    idx.add(recordings[:2])
+  monkeypatch.undo()
+  idx.close()
+  # A vectors file left by a kill before its rows were written is replaced.
+  n1 = len(SearchIndex(path, emb))
+  np.save(os.path.join(path, "vectors", f"{n1:09d}.npy"), np.ones((2, 2)))
+  idx = SearchIndex(path, emb)
+  assert idx.indexed() == {recordings[0]}
+  assert idx.add(recordings[:2]) == 1 and idx.add(recordings[:2]) == 0
+  assert idx.add(recordings) == 1
+  rows = idx.db.execute("SELECT COUNT(*), MIN(id), MAX(id) FROM windows").fetchone()
+  assert rows == (len(idx), 0, len(idx) - 1)
+  # The exact window as the query: itself first, at distance ~0.
+  f = emb.features(recordings[1])
+  d = idx.durations[0]
+  q = emb.embed_windows(f, [20], d)[0]
+  hit = idx.query_vector(q, top=3)[0]
+  assert hit.file == recordings[1] and hit.start == pytest.approx(0.2)
+  assert hit.end == pytest.approx(0.2 + d / 100) and hit.distance < 1e-3
+  hits = idx.query_word("garden", top=5)
+  assert 0 < len(hits) <= 5
+  assert [h.distance for h in hits] == sorted(h.distance for h in hits)
+  with pytest.raises(DataError, match="built with model"):
+    SearchIndex(path, tiny_embedder(seed=1))
+  # HNSW above exact_limit finds the same window.
+  idx.exact_limit, idx._cache = 10, None
+  assert idx.query_vector(q, top=1)[0].start == pytest.approx(0.2)
+  assert os.path.exists(os.path.join(path, "hnsw.usearch"))
+
+
+def test_cli_end_to_end(emb, recordings, tmp_path, capsys):
+  model, path = str(tmp_path / "model"), str(tmp_path / "idx")
+  emb.export(model)
+  assert cli(["index", "--model", model, "--index", path, "--hop", "10",
+              "--num_durations", "2",
+              recordings[0]]) == 0
+  assert cli(["add", "--index", path, os.path.dirname(recordings[0])]) == 0
+  assert "added 2 recording(s)" in capsys.readouterr().out
+  out = tmp_path / "hits"
+  assert cli(["query", "--index", path, "--audio", recordings[2], "--top", "4",
+              "--csv", f"{out}.csv", "--json", f"{out}.json",
+              "--plot", f"{out}.png"]) == 0
+  with open(f"{out}.csv") as f:
+    rows = list(csv.DictReader(f))
+  with open(f"{out}.json") as f:
+    assert [r["file"] for r in json.load(f)] == [r["file"] for r in rows]
+  assert len(rows) == 4 and os.path.getsize(f"{out}.png") > 1000
+  assert cli(["query", "--index", str(tmp_path / "none"), "--word", "x"]) == 2
+  with pytest.raises(SystemExit) as e:
+    cli(["--help"])
+  assert e.value.code == 0
+
+
+def test_task_on_a_tiny_corpus(emb, tmp_path):
+  """A fake corpus (manifest + WAVs): collection times, queries, evaluation."""
+  corpus = tmp_path / "corpus"
+  rows = []
+  for split, voice in (("train", "en-us"), ("test", "en-us"), ("dev", "en")):
+    os.makedirs(corpus / "wav" / split)
+    for k, w in enumerate(WORDS if split != "train" else WORDS[:4]):
+      uid = f"{split}-{k}-{w}"
+      raw = str(corpus / f"{uid}.raw.wav")
+      subprocess.run(["espeak-ng", "-v", voice, "-w", raw, w], check=True)
+      y, sr = sf.read(raw, dtype="float32")
+      y = to_mono(y, sr)
+      pad = 0.05
+      y = np.concatenate([np.zeros(int(pad * 8000), np.float32), y,
+                          np.zeros(int(pad * 8000), np.float32)])
+      sf.write(corpus / "wav" / split / f"{uid}.wav", y, 8000)
+      rows.append(dict(utt_id=uid, split=split, word=w, pad_start_s=pad,
+                       pad_end_s=pad))
+  with open(corpus / "manifest.csv", "w", newline="") as f:
+    w = csv.DictWriter(f, fieldnames=list(rows[0]))
+    w.writeheader()
+    w.writerows(rows)
+  cfg = task.CollectionConfig(minutes=0.2, file_seconds=6.0, snr_db=(30, 30))
+  coll = task.build_collection(str(corpus), str(tmp_path / "coll"), cfg)
+  occ = task.read_words(coll)
+  assert set(occ) <= set(WORDS) and sum(map(len, occ.values())) >= 6
+  for word, spans in occ.items():
+    for f, s, e in spans:
+      y, _ = sf.read(f, dtype="float32", start=int(s * 8000), stop=int(e * 8000))
+      assert np.sqrt(np.mean(y ** 2)) > 0.01, (word, s, e)
+  qs = task.queries(str(corpus), occ)
+  assert {w for w, _ in qs["spoken_dev"]} <= set(WORDS[:4]) and qs["spoken_dev"]
+  assert all("/dev/" in p for _, p in qs["spoken_dev"])
+  assert qs["spoken_train"] == []   # every seen word has a dev token
+  assert set(qs["typed_unseen"]) <= set(WORDS[4:])
+  idx = SearchIndex.create(str(tmp_path / "idx"), emb, windows=WindowConfig(hop=10, num_durations=2))
+  idx.add([os.path.join(coll, "audio")])
+  scores = task.evaluate(lambda p: idx.query_audio(p, top=20), qs["spoken_dev"],
+                         occ, idx.seconds() / 3600)
+  assert all(0.0 <= v <= 1.0 for v in scores.values())
