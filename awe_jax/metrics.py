@@ -52,16 +52,25 @@ def same_word_pairs(labels: np.ndarray) -> np.ndarray:
 # AP over M pairs with P positives is (1/P) sum_k pos_le(t_k) / all_le(t_k)
 # over the positive distances t_k, where pos_le/all_le count positive/all
 # pairs at distance <= t_k (this is sklearn's tie-grouped AP).  pos_le comes
-# from the sorted positives alone.  The negatives only enter through
-# neg_le(t_k): each negative distance d is mapped to idx = #{t < d} and
-# histogrammed, and neg_le = cumsum(histogram).  idx is computed exactly
-# without a sort or binary search over the P thresholds: a uniform grid of
-# G bins over [t_0, t_P-1] gives lut[g] = #{t in bins < g}, and only the at
-# most C thresholds inside d's own bin are compared one by one.  The M
-# distances are never stored: row blocks are computed, histogrammed and
-# dropped.  No library computes this (sklearn needs all M scores in memory
-# and sorts them), hence the hand-written kernel.
+# from the U distinct positive distances u_0 < ... < u_{U-1} and their
+# multiplicities alone.  The negatives only enter through neg_le(u_k): each
+# negative distance d is mapped to idx = #{u < d} and histogrammed, and
+# neg_le = cumsum(histogram).  idx is exact without a sort or binary search:
+# distances are clipped at 0, so their float32 bit patterns, read as int32,
+# are in the same order as the values.  Bin g holds the keys
+# key_lo + [g * 2^s, (g+1) * 2^s), with s the smallest shift that gives at
+# most _MAX_BINS bins, and lut[g] = #{u in bins < g}; only the at most C
+# distinct u in d's own bin are compared one by one (none when s = 0: a bin
+# is then one float value).  The M distances are never stored: row blocks
+# are computed, histogrammed and dropped.  Identical (embedding, label) rows
+# are collapsed first and pairs are counted with weights m_i * m_j, so a
+# set with many duplicates costs its distinct rows only.  Counts are int64
+# (M passes 2^31 at n ~ 65,536).  No library computes this (sklearn needs
+# all M scores in memory and sorts them), hence the hand-written kernel.
 # ---------------------------------------------------------------------------
+
+_MAX_BINS = 1 << 22  # lut entries: 16 MB, cache-friendly for the gather
+_PAIR_CHUNK = 1 << 16  # positive pairs per device call when computing t
 
 
 def _positive_pairs(labels: np.ndarray):
@@ -84,52 +93,75 @@ def _positive_pairs(labels: np.ndarray):
   return np.concatenate(ii), np.concatenate(jj)
 
 
+def _unique_rows(x: np.ndarray, labels: np.ndarray):
+  """Collapses identical ``(row, label)`` pairs.
+
+  Returns:
+    ``(rows [u, E] float32, labels [u] int32, counts [u] int64)``.
+  """
+  x = np.ascontiguousarray(np.asarray(x, np.float32))
+  key = np.ascontiguousarray(np.concatenate(
+      [x.view(np.int32), np.asarray(labels, np.int32)[:, None]], axis=1))
+  flat = key.view(np.dtype((np.void, key.shape[1] * 4))).ravel()
+  _, first, counts = np.unique(flat, return_index=True, return_counts=True)
+  return x[first], np.asarray(labels, np.int32)[first], counts.astype(np.int64)
+
+
 def _normalize(x):
   x = jnp.asarray(x, jnp.float32)
   return x / jnp.maximum(jnp.linalg.norm(x, axis=-1, keepdims=True), 1e-12)
 
 
 @jax.jit
-def _grid(t_sorted):
-  """Grid over the sorted positive distances ``t [P]`` (G = 8P bins)."""
-  p = t_sorted.shape[0]
-  g_n = 8 * p
-  lo, hi = t_sorted[0], t_sorted[-1]
-  scale = jnp.where(hi > lo, g_n / jnp.maximum(hi - lo, 1e-30), 0.0)
-  gt = jnp.clip(jnp.floor((t_sorted - lo) * scale), 0, g_n - 1).astype(jnp.int32)
-  counts = jnp.bincount(gt, length=g_n)
-  lut = (jnp.cumsum(counts) - counts).astype(jnp.int32)
-  return lo, scale, lut, counts.max()
+def _pair_distance(a, b, i, j):
+  return 1.0 - jnp.sum(a[i] * b[j], axis=-1)
 
 
-def _rank_index(d, t_pad, lo, scale, lut, c: int):
-  """``#{t < d}`` for every entry of ``d`` (exact; see the section comment)."""
-  g_n = lut.shape[0]
-  g = jnp.clip(jnp.floor((d - lo) * scale), 0, g_n - 1).astype(jnp.int32)
-  base = lut[g]
-  corr = (t_pad[base[..., None] + jnp.arange(c)] < d[..., None]).sum(-1)
-  return base + corr.astype(jnp.int32)
+def _pair_distances(a, b, i, j) -> np.ndarray:
+  """``[len(i)]`` cosine distances ``1 - a[i] . b[j]``, clipped at 0; computed
+  in fixed-size chunks so that the gathered rows stay small."""
+  out = np.zeros(len(i), np.float32)
+  for s in range(0, len(i), _PAIR_CHUNK):
+    ci, cj = i[s:s + _PAIR_CHUNK], j[s:s + _PAIR_CHUNK]
+    pad = _PAIR_CHUNK - len(ci)
+    d = _pair_distance(a, b, np.pad(ci, (0, pad)), np.pad(cj, (0, pad)))
+    out[s:s + len(ci)] = np.asarray(d)[:len(ci)]
+  return np.where(out > 0, out, np.float32(0))
 
 
-@functools.partial(jax.jit, static_argnames=("c", "rows", "triangular"))
-def _negative_histogram(a, la, b, lb, t_pad, lo, scale, lut, *, c: int,
-                        rows: int, triangular: bool):
-  """Histogram ``[P + 2]`` of ``#{t < d}`` over all negative pairs.
+def _rank_index(d, u_pad, key_lo, lut, *, c: int, shift: int):
+  """``#{u < d}`` for every entry of ``d >= 0`` (exact; see above)."""
+  n_u = u_pad.shape[0] - c
+  key = jax.lax.bitcast_convert_type(d, jnp.int32) - key_lo
+  g = jnp.clip(key >> shift, 0, lut.shape[0] - 1)
+  idx = lut[g]
+  if c:
+    idx = idx + (u_pad[idx[..., None] + jnp.arange(c)] < d[..., None]).sum(-1)
+  return jnp.where(g < (key >> shift), n_u, idx)
+
+
+@functools.partial(jax.jit, static_argnames=("c", "shift", "rows", "triangular"))
+def _negative_histogram(a, la, ma, b, lb, mb, u_pad, key_lo, lut, *, c: int,
+                        shift: int, rows: int, triangular: bool):
+  """int64 histogram ``[U + 1]`` of ``#{u < d}`` over all negative pairs.
+
+  Run under ``jax.enable_x64``.
 
   Args:
-    a: ``[NA, E]`` normalised rows, NA a multiple of ``rows``; padding rows
-      have label -1.
-    la: ``[NA]`` int labels (-1 = padding).
-    b, lb: columns and labels (-1 = padding).  With ``triangular``, ``b`` is
-      ``a`` and the number of row blocks is odd: row block ``r`` meets the
-      column blocks ``r, r+1, ..., r+(nb-1)/2`` (mod nb), so every unordered
-      pair is visited once.
+    a: ``[NA, E]`` normalised rows, NA a multiple of ``rows``.
+    la: ``[NA]`` int labels.
+    ma: ``[NA]`` int64 multiplicities (0 for padding rows).
+    b, lb, mb: columns, labels and multiplicities.  With ``triangular``,
+      they are ``a``'s and the number of row blocks is odd: row block ``r``
+      meets the column blocks ``r, r+1, ..., r+(nb-1)/2`` (mod nb), so every
+      unordered pair is visited once.
+    u_pad: ``[U + c]`` distinct positive distances, ascending, padded with inf.
   """
-  p = t_pad.shape[0] - c
+  n_u = u_pad.shape[0] - c
   n_blocks = a.shape[0] // rows
   if triangular:
     width = (n_blocks + 1) // 2 * rows
-    b2, lb2 = jnp.concatenate([b, b]), jnp.concatenate([lb, lb])
+    b2, lb2, mb2 = (jnp.concatenate([v, v]) for v in (b, lb, mb))
   else:
     width = b.shape[0]
 
@@ -137,48 +169,61 @@ def _negative_histogram(a, la, b, lb, t_pad, lo, scale, lut, *, c: int,
     start = r * rows
     xa = jax.lax.dynamic_slice_in_dim(a, start, rows)
     ya = jax.lax.dynamic_slice_in_dim(la, start, rows)
+    wa = jax.lax.dynamic_slice_in_dim(ma, start, rows)
     if triangular:
       xb = jax.lax.dynamic_slice_in_dim(b2, start, width)
       yb = jax.lax.dynamic_slice_in_dim(lb2, start, width)
+      wb = jax.lax.dynamic_slice_in_dim(mb2, start, width)
       col = jnp.arange(width)[None, :]
       row = jnp.arange(rows)[:, None]
       keep = (col >= rows) | (col > row)   # the diagonal block: j > i only
     else:
-      xb, yb, keep = b, lb, True
+      xb, yb, wb, keep = b, lb, mb, True
     d = 1.0 - xa @ xb.T
-    neg = keep & (ya[:, None] != yb[None, :]) & (ya[:, None] >= 0) & (yb[None, :] >= 0)
-    idx = _rank_index(d, t_pad, lo, scale, lut, c)
-    idx = jnp.where(neg, idx, p + 1)
-    return hist + jnp.bincount(idx.ravel(), length=p + 2)
+    d = jnp.where(d > 0, d, jnp.float32(0))
+    w = jnp.where(keep & (ya[:, None] != yb[None, :]),
+                  wa[:, None] * wb[None, :], 0)
+    idx = _rank_index(d, u_pad, key_lo, lut, c=c, shift=shift)
+    return hist.at[idx.ravel()].add(w.ravel(), mode="promise_in_bounds")
 
-  return jax.lax.fori_loop(0, n_blocks, body, jnp.zeros(p + 2, jnp.int32))
-
-
-@jax.jit
-def _ap_from_counts(t_sorted, hist):
-  pos_le = jnp.searchsorted(t_sorted, t_sorted, side="right").astype(jnp.float32)
-  neg_le = jnp.cumsum(hist[:-2])[:t_sorted.shape[0]].astype(jnp.float32)
-  return jnp.mean(pos_le / (pos_le + neg_le))
+  return jax.lax.fori_loop(0, n_blocks, body, jnp.zeros(n_u + 1, jnp.int64))
 
 
-def _blocked_ap(a, la, b, lb, t, *, triangular: bool, rows: int) -> float:
+def _blocked_ap(a, la, ma, b, lb, mb, t, tw, *, triangular: bool,
+                rows: int) -> float:
+  """AP from the positive distances ``t`` with weights ``tw`` and the
+  negatives among the rows ``a`` (and columns ``b``); int64 counts."""
   if t.size == 0:
     return 0.0
-  t_sorted = jnp.sort(t)
-  lo, scale, lut, c = _grid(t_sorted)
-  c = max(int(c), 1)
-  t_pad = jnp.concatenate([t_sorted, jnp.full((c,), jnp.inf, jnp.float32)])
+  u, inv = np.unique(t, return_inverse=True)
+  uw = np.bincount(inv.ravel(), weights=tw).astype(np.int64)
+  keys = u.view(np.int32).astype(np.int64)
+  span = int(keys[-1] - keys[0])
+  shift = 0
+  while (span >> shift) + 1 > _MAX_BINS:
+    shift += 1
+  in_bin = np.bincount((keys - keys[0]) >> shift, minlength=(span >> shift) + 1)
+  lut = (np.cumsum(in_bin) - in_bin).astype(np.int32)
+  c = int(in_bin.max()) if shift else 0
+  u_pad = np.concatenate([u, np.full(c, np.inf, np.float32)])
   n_blocks = -(-a.shape[0] // rows)
   if triangular and n_blocks % 2 == 0:
     n_blocks += 1
   pad = n_blocks * rows - a.shape[0]
-  a = jnp.pad(a, ((0, pad), (0, 0)))
-  la = jnp.pad(la, (0, pad), constant_values=-1)
-  if triangular:
-    b, lb = a, la
-  hist = _negative_histogram(a, la, b, lb, t_pad, lo, scale, lut, c=c,
-                             rows=rows, triangular=triangular)
-  return float(_ap_from_counts(t_sorted, hist))
+  with jax.enable_x64(True):
+    a = jnp.pad(a, ((0, pad), (0, 0)))
+    la = jnp.pad(jnp.asarray(la, jnp.int32), (0, pad))
+    ma = jnp.pad(jnp.asarray(ma, jnp.int64), (0, pad))
+    if triangular:
+      b, lb, mb = a, la, ma
+    else:
+      lb, mb = jnp.asarray(lb, jnp.int32), jnp.asarray(mb, jnp.int64)
+    hist = _negative_histogram(
+        a, la, ma, b, lb, mb, jnp.asarray(u_pad), jnp.int32(keys[0]),
+        jnp.asarray(lut), c=c, shift=shift, rows=rows, triangular=triangular)
+    neg_le = np.cumsum(np.asarray(hist)[:-1])
+  pos_le = np.cumsum(uw)
+  return float(np.sum(uw * (pos_le / (pos_le + neg_le))) / pos_le[-1])
 
 
 def _dense_labels(*label_arrays):
@@ -196,7 +241,9 @@ def acoustic_ap(embs, labels, *, rows: int = 256) -> float:
   """Same-word AP over all ``n(n-1)/2`` pairs, ranked by cosine distance.
 
   Exact, blocked on device (memory ``O(rows * n)``); equals
-  ``sklearn.metrics.average_precision_score`` on the pairs.
+  ``sklearn.metrics.average_precision_score`` on the pairs (distances
+  below 0, from rounding, count as 0).  Identical rows are counted once
+  with their multiplicity, so duplicates cost nothing.
 
   Args:
     embs: ``[n, E]`` embeddings.
@@ -204,10 +251,15 @@ def acoustic_ap(embs, labels, *, rows: int = 256) -> float:
     rows: rows per block.
   """
   (lab,) = _dense_labels(labels)
-  a = _normalize(embs)
+  x, lab, m = _unique_rows(embs, lab)
+  a = _normalize(x)
   i, j = _positive_pairs(lab)
-  t = 1.0 - jnp.sum(a[i] * a[j], axis=-1)
-  return _blocked_ap(a, jnp.asarray(lab), None, None, t, triangular=True,
+  self_pairs = np.flatnonzero(m > 1)
+  i, j = np.r_[i, self_pairs], np.r_[j, self_pairs]
+  tw = np.r_[m[i[:i.size - self_pairs.size]] * m[j[:j.size - self_pairs.size]],
+             m[self_pairs] * (m[self_pairs] - 1) // 2]
+  t = _pair_distances(a, a, i, j)
+  return _blocked_ap(a, lab, m, None, None, None, t, tw, triangular=True,
                      rows=rows)
 
 
@@ -224,10 +276,12 @@ def crossview_ap(embs, labels, word_embs, word_labels, *, rows: int = 256) -> fl
   if len(set(np.asarray(word_labels).tolist())) != len(word_labels):
     raise ValueError("word_labels must be distinct")
   lab, wlab = _dense_labels(labels, word_labels)
-  a, b = _normalize(embs), _normalize(word_embs)
-  pos = {int(w): k for k, w in enumerate(wlab)}
-  seg = np.asarray([k for k, w in enumerate(lab) if int(w) in pos])
-  col = np.asarray([pos[int(lab[k])] for k in seg], np.int64)
-  t = (1.0 - jnp.sum(a[seg] * b[col], axis=-1)) if seg.size else jnp.zeros(0)
-  return _blocked_ap(a, jnp.asarray(lab), b, jnp.asarray(wlab), t,
-                     triangular=False, rows=rows)
+  x, lab, m = _unique_rows(embs, lab)
+  a, b = _normalize(x), _normalize(word_embs)
+  col_of = np.full(len(wlab) + len(lab) + 1, -1, np.int64)
+  col_of[wlab] = np.arange(len(wlab))
+  cols = col_of[lab]
+  seg = np.flatnonzero(cols >= 0)
+  t = _pair_distances(a, b, seg, cols[seg])
+  return _blocked_ap(a, lab, m, b, wlab, np.ones(len(wlab), np.int64), t,
+                     m[seg], triangular=False, rows=rows)
