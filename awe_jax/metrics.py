@@ -129,21 +129,18 @@ def _pair_distances(a, b, i, j) -> np.ndarray:
   return np.where(out > 0, out, np.float32(0))
 
 
-def _rank_index(d, u_pad, key_lo, lut, *, c: int, shift: int):
-  """``#{u < d}`` for every entry of ``d >= 0`` (exact; see above)."""
-  n_u = u_pad.shape[0] - c
+def _bin_of(d, key_lo, *, shift: int, n_bins: int):
+  """Bin of every ``d >= 0``: ``(bits(d) - key_lo) >> shift``, 0 below the
+  first bin and ``n_bins`` above the last (see above)."""
   key = jax.lax.bitcast_convert_type(d, jnp.int32) - key_lo
-  g = jnp.clip(key >> shift, 0, lut.shape[0] - 1)
-  idx = lut[g]
-  if c:
-    idx = idx + (u_pad[idx[..., None] + jnp.arange(c)] < d[..., None]).sum(-1)
-  return jnp.where(g < (key >> shift), n_u, idx)
+  return jnp.clip(key >> shift, 0, n_bins)
 
 
-@functools.partial(jax.jit, static_argnames=("c", "shift", "rows", "triangular"))
-def _negative_histogram(a, la, ma, b, lb, mb, u_pad, key_lo, lut, *, c: int,
-                        shift: int, rows: int, triangular: bool):
-  """int64 histogram ``[U + 1]`` of ``#{u < d}`` over all negative pairs.
+@functools.partial(jax.jit, static_argnames=("shift", "n_bins", "rows",
+                                              "triangular"))
+def _negative_histogram(a, la, ma, b, lb, mb, key_lo, *, shift: int,
+                        n_bins: int, rows: int, triangular: bool):
+  """int64 histogram ``[n_bins + 1]`` of the bins of all negative pairs.
 
   Run under ``jax.enable_x64``.
 
@@ -155,9 +152,8 @@ def _negative_histogram(a, la, ma, b, lb, mb, u_pad, key_lo, lut, *, c: int,
       they are ``a``'s and the number of row blocks is odd: row block ``r``
       meets the column blocks ``r, r+1, ..., r+(nb-1)/2`` (mod nb), so every
       unordered pair is visited once.
-    u_pad: ``[U + c]`` distinct positive distances, ascending, padded with inf.
+    key_lo: int32 bit pattern of the smallest positive distance.
   """
-  n_u = u_pad.shape[0] - c
   n_blocks = a.shape[0] // rows
   if triangular:
     width = (n_blocks + 1) // 2 * rows
@@ -183,10 +179,11 @@ def _negative_histogram(a, la, ma, b, lb, mb, u_pad, key_lo, lut, *, c: int,
     d = jnp.where(d > 0, d, jnp.float32(0))
     w = jnp.where(keep & (ya[:, None] != yb[None, :]),
                   wa[:, None] * wb[None, :], 0)
-    idx = _rank_index(d, u_pad, key_lo, lut, c=c, shift=shift)
-    return hist.at[idx.ravel()].add(w.ravel(), mode="promise_in_bounds")
+    g = _bin_of(d, key_lo, shift=shift, n_bins=n_bins)
+    return hist.at[g.ravel()].add(w.ravel(), mode="promise_in_bounds")
 
-  return jax.lax.fori_loop(0, n_blocks, body, jnp.zeros(n_u + 1, jnp.int64))
+  return jax.lax.fori_loop(0, n_blocks, body,
+                           jnp.zeros(n_bins + 1, jnp.int64))
 
 
 def _blocked_ap(a, la, ma, b, lb, mb, t, tw, *, triangular: bool,
@@ -195,17 +192,15 @@ def _blocked_ap(a, la, ma, b, lb, mb, t, tw, *, triangular: bool,
   negatives among the rows ``a`` (and columns ``b``); int64 counts."""
   if t.size == 0:
     return 0.0
-  u, inv = np.unique(t, return_inverse=True)
-  uw = np.bincount(inv.ravel(), weights=tw).astype(np.int64)
-  keys = u.view(np.int32).astype(np.int64)
-  span = int(keys[-1] - keys[0])
+  keys = t.view(np.int32).astype(np.int64)
+  key_lo = int(keys.min())
+  span = int(keys.max()) - key_lo
   shift = 0
   while (span >> shift) + 1 > _MAX_BINS:
     shift += 1
-  in_bin = np.bincount((keys - keys[0]) >> shift, minlength=(span >> shift) + 1)
-  lut = (np.cumsum(in_bin) - in_bin).astype(np.int32)
-  c = int(in_bin.max()) if shift else 0
-  u_pad = np.concatenate([u, np.full(c, np.inf, np.float32)])
+  n_bins = (span >> shift) + 1
+  pos = np.bincount((keys - key_lo) >> shift, weights=tw,
+                    minlength=n_bins).astype(np.int64)
   n_blocks = -(-a.shape[0] // rows)
   if triangular and n_blocks % 2 == 0:
     n_blocks += 1
@@ -218,12 +213,12 @@ def _blocked_ap(a, la, ma, b, lb, mb, t, tw, *, triangular: bool,
       b, lb, mb = a, la, ma
     else:
       lb, mb = jnp.asarray(lb, jnp.int32), jnp.asarray(mb, jnp.int64)
-    hist = _negative_histogram(
-        a, la, ma, b, lb, mb, jnp.asarray(u_pad), jnp.int32(keys[0]),
-        jnp.asarray(lut), c=c, shift=shift, rows=rows, triangular=triangular)
-    neg_le = np.cumsum(np.asarray(hist)[:-1])
-  pos_le = np.cumsum(uw)
-  return float(np.sum(uw * (pos_le / (pos_le + neg_le))) / pos_le[-1])
+    neg = np.asarray(_negative_histogram(
+        a, la, ma, b, lb, mb, jnp.int32(key_lo), shift=shift, n_bins=n_bins,
+        rows=rows, triangular=triangular))[:-1]
+  has = pos > 0
+  pos_le, neg_le = np.cumsum(pos)[has], np.cumsum(neg)[has]
+  return float(np.sum(pos[has] * (pos_le / (pos_le + neg_le))) / pos_le[-1])
 
 
 def _dense_labels(*label_arrays):
