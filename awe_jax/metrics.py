@@ -62,22 +62,12 @@ def same_word_pairs(labels: np.ndarray) -> np.ndarray:
 # distances in one bin are tied: exact (the ranking of the float32
 # distances) when s = 0, else ties within 2^s ulps (positives spanning
 # [0.3, 1.7] give s = 3: 1e-6 at distance 1, near the float32 rounding of a
-# 256-term dot product).  The M distances are never stored: row blocks are computed,
-# histogrammed and dropped.  Identical (embedding, label) rows are collapsed
+# 256-term dot product).  The M distances are never stored: row blocks are
+# computed, histogrammed and dropped.  Identical (embedding, label) rows are collapsed
 # first and pairs are counted with weights m_i * m_j, so a set with many
 # duplicates costs its distinct rows only.  Counts are int64 (M passes 2^31
 # at n ~ 65,536).  No library computes this (sklearn needs all M scores in
 # memory and sorts them), hence the hand-written kernel.
-# ---------------------------------------------------------------------------
-
-_MAX_BINS bins, and lut[g] = #{u in bins < g}; only the at most C
-# distinct u in d's own bin are compared one by one (none when s = 0: a bin
-# is then one float value).  The M distances are never stored: row blocks
-# are computed, histogrammed and dropped.  Identical (embedding, label) rows
-# are collapsed first and pairs are counted with weights m_i * m_j, so a
-# set with many duplicates costs its distinct rows only.  Counts are int64
-# (M passes 2^31 at n ~ 65,536).  No library computes this (sklearn needs
-# all M scores in memory and sorts them), hence the hand-written kernel.
 # ---------------------------------------------------------------------------
 
 _MAX_BINS = 1 << 22  # int64 histogram: 32 MB
