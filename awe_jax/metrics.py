@@ -71,7 +71,7 @@ def same_word_pairs(labels: np.ndarray) -> np.ndarray:
 # ---------------------------------------------------------------------------
 
 _MAX_BINS = 1 << 22  # int64 histogram: 32 MB
-_PAIR_CHUNK = 1 << 16  # positive pairs per device call when computing t
+_PAIR_CHUNK = 1 << 13  # positive pairs per call computing t (8 MB of gathered rows)
 
 
 def _positive_pairs(labels: np.ndarray):
