@@ -130,18 +130,17 @@ def _pair_distances(a, b, i, j) -> np.ndarray:
   return np.where(out > 0, out, np.float32(0))
 
 
-def _bin_of(d, key_lo, *, shift: int, n_bins: int):
+def _bin_of(d, key_lo, shift, n_bins: int):
   """Bin of every ``d >= 0``: ``(bits(d) - key_lo) >> shift``, 0 below the
-  first bin and ``n_bins`` above the last (see above)."""
+  first bin and ``n_bins - 1`` from there up (see above)."""
   key = jax.lax.bitcast_convert_type(d, jnp.int32) - key_lo
-  return jnp.clip(key >> shift, 0, n_bins)
+  return jnp.clip(key >> shift, 0, n_bins - 1)
 
 
-@functools.partial(jax.jit, static_argnames=("shift", "n_bins", "rows",
-                                              "triangular"))
-def _negative_histogram(a, la, ma, b, lb, mb, key_lo, *, shift: int,
-                        n_bins: int, rows: int, triangular: bool):
-  """int64 histogram ``[n_bins + 1]`` of the bins of all negative pairs.
+@functools.partial(jax.jit, static_argnames=("n_bins", "rows", "triangular"))
+def _negative_histogram(a, la, ma, b, lb, mb, key_lo, shift, *, n_bins: int,
+                        rows: int, triangular: bool):
+  """int64 histogram ``[n_bins]`` of the bins of all negative pairs.
 
   Run under ``jax.enable_x64``.
 
@@ -154,6 +153,9 @@ def _negative_histogram(a, la, ma, b, lb, mb, key_lo, *, shift: int,
       meets the column blocks ``r, r+1, ..., r+(nb-1)/2`` (mod nb), so every
       unordered pair is visited once.
     key_lo: int32 bit pattern of the smallest positive distance.
+    shift: int32 s.
+    n_bins: a power of two above the positives' last bin, so that calls
+      with other distances reuse the compiled code.
   """
   n_blocks = a.shape[0] // rows
   if triangular:
@@ -180,11 +182,10 @@ def _negative_histogram(a, la, ma, b, lb, mb, key_lo, *, shift: int,
     d = jnp.where(d > 0, d, jnp.float32(0))
     w = jnp.where(keep & (ya[:, None] != yb[None, :]),
                   wa[:, None] * wb[None, :], 0)
-    g = _bin_of(d, key_lo, shift=shift, n_bins=n_bins)
+    g = _bin_of(d, key_lo, shift, n_bins)
     return hist.at[g.ravel()].add(w.ravel(), mode="promise_in_bounds")
 
-  return jax.lax.fori_loop(0, n_blocks, body,
-                           jnp.zeros(n_bins + 1, jnp.int64))
+  return jax.lax.fori_loop(0, n_blocks, body, jnp.zeros(n_bins, jnp.int64))
 
 
 def _blocked_ap(a, la, ma, b, lb, mb, t, tw, *, triangular: bool,
@@ -214,9 +215,10 @@ def _blocked_ap(a, la, ma, b, lb, mb, t, tw, *, triangular: bool,
       b, lb, mb = a, la, ma
     else:
       lb, mb = jnp.asarray(lb, jnp.int32), jnp.asarray(mb, jnp.int64)
+    padded_bins = 1 << max(10, n_bins.bit_length())  # > n_bins
     neg = np.asarray(_negative_histogram(
-        a, la, ma, b, lb, mb, jnp.int32(key_lo), shift=shift, n_bins=n_bins,
-        rows=rows, triangular=triangular))[:-1]
+        a, la, ma, b, lb, mb, jnp.int32(key_lo), jnp.int32(shift),
+        n_bins=padded_bins, rows=rows, triangular=triangular))[:n_bins]
   has = pos > 0
   pos_le, neg_le = np.cumsum(pos)[has], np.cumsum(neg)[has]
   return float(np.sum(pos[has] * (pos_le / (pos_le + neg_le))) / pos_le[-1])

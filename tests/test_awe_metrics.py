@@ -111,6 +111,15 @@ class APTest(parameterized.TestCase):
     self.assertAlmostEqual(metrics.crossview_ap(x, y, w, [0, 1]), ref,
                            delta=1e-9)
 
+  def test_other_distances_reuse_the_compiled_kernel(self):
+    rng = np.random.default_rng(3)
+    y = rng.integers(0, 5, 60)
+    metrics.acoustic_ap(rng.normal(size=(60, 8)), y)
+    before = metrics._negative_histogram._cache_size()  # pylint: disable=protected-access
+    for scale in (0.1, 3.0):  # other spans of the positive distances
+      metrics.acoustic_ap(rng.normal(size=(60, 8)) + scale, y)
+    self.assertEqual(metrics._negative_histogram._cache_size(), before)  # pylint: disable=protected-access
+
   def test_no_positive_is_zero(self):
     x = np.eye(4, dtype=np.float32)
     self.assertEqual(metrics.acoustic_ap(x, [0, 1, 2, 3]), 0.0)
