@@ -47,30 +47,37 @@ def same_word_pairs(labels: np.ndarray) -> np.ndarray:
 
 
 # ---------------------------------------------------------------------------
-# Exact blocked AP on device.
+# Blocked AP on device.
 #
 # AP over M pairs with P positives is (1/P) sum_k pos_le(t_k) / all_le(t_k)
 # over the positive distances t_k, where pos_le/all_le count positive/all
-# pairs at distance <= t_k (this is sklearn's tie-grouped AP).  pos_le comes
-# from the sorted positives alone.  The negatives only enter through
-# neg_le(t_k): each negative distance d is mapped to idx = #{t < d} and
-# histogrammed, and neg_le = cumsum(histogram).  idx is computed exactly
-# without a sort or binary search over the P thresholds: a uniform grid of
-# G bins over [t_0, t_P-1] gives lut[g] = #{t in bins < g}, and only the at
-# most C thresholds inside d's own bin are compared one by one.  The M
-# distances are never stored: row blocks are computed, histogrammed and
-# dropped.  No library computes this (sklearn needs all M scores in memory
-# and sorts them), hence the hand-written kernel.
+# pairs at distance <= t_k (this is sklearn's tie-grouped AP).  Distances are
+# clipped at 0 and put on a uniform grid of _GRID = 2^-21 (4.8e-7; [0, 2] is
+# 2^22 cells): cell(d) = floor(d / _GRID).  The positives are histogrammed on
+# the host, the negatives on device (one scatter-add per pair into the cells
+# from the smallest positive's to the largest threshold's; those below in the
+# first, those above dropped), and pos_le / neg_le are cumulative sums read at
+# cell(t_k + TIE_TOL): a pair within TIE_TOL of t_k (to one cell) counts as
+# tied with it.  Positive and negative distances come from different routes
+# (an elementwise sum, a blocked matmul) that round differently, so without
+# the tolerance mathematically tied pairs (copies of one embedding, a
+# collapsed model) would be ordered by rounding noise: a collapsed model
+# scored AP 1.0.  The M distances are never stored: row blocks are computed,
+# histogrammed and dropped.  Identical (embedding, label) rows are collapsed
+# first and pairs are counted with weights m_i * m_j, so a set with many
+# duplicates costs its distinct rows only.  Counts are int64 (M passes 2^31
+# at n ~ 65,536).  No library computes this (sklearn needs all M scores in
+# memory and sorts them), hence the hand-written kernel.
 # ---------------------------------------------------------------------------
 
-
-# Distances closer than this count as tied.  Positive and negative pairs'
-# distances come from different routes (an elementwise sum, a blocked
-# matmul) that round differently, so mathematically tied pairs (copies of
-# one embedding, a collapsed model) would otherwise be ordered by rounding
-# noise: a collapsed model scored AP 1.0.  float32 noise of ``1 - cos`` is
-# ~1e-7 at these widths; sklearn's AP on exact distances is matched to 1e-6.
+_GRID = 2.0 ** -21    # cell width of the distance grid (see above)
+# Distances closer than this count as tied (see above).  float32 noise of
+# ``1 - cos`` is ~1e-7 at these widths; sklearn's AP on exact distances is
+# matched to 1e-6.
 TIE_TOL = 2e-6
+# Histogram size: every cell of [0, 2 + TIE_TOL] (32 MB of int64).
+_N_BINS = (1 << 22) + (1 << 10)
+_PAIR_CHUNK = 1 << 13  # positive pairs per call computing t (8 MB of gathered rows)
 
 
 def _positive_pairs(labels: np.ndarray):
@@ -93,52 +100,76 @@ def _positive_pairs(labels: np.ndarray):
   return np.concatenate(ii), np.concatenate(jj)
 
 
+def _unique_rows(x: np.ndarray, labels: np.ndarray):
+  """Collapses identical ``(row, label)`` pairs.
+
+  Returns:
+    ``(rows [u, E] float32, labels [u] int32, counts [u] int64)``.
+  """
+  x = np.ascontiguousarray(np.asarray(x, np.float32))
+  key = np.ascontiguousarray(np.concatenate(
+      [x.view(np.int32), np.asarray(labels, np.int32)[:, None]], axis=1))
+  flat = key.view(np.dtype((np.void, key.shape[1] * 4))).ravel()
+  _, first, counts = np.unique(flat, return_index=True, return_counts=True)
+  return x[first], np.asarray(labels, np.int32)[first], counts.astype(np.int64)
+
+
 def _normalize(x):
   x = jnp.asarray(x, jnp.float32)
   return x / jnp.maximum(jnp.linalg.norm(x, axis=-1, keepdims=True), 1e-12)
 
 
 @jax.jit
-def _grid(t_sorted):
-  """Grid over the sorted positive distances ``t [P]`` (G = 8P bins)."""
-  p = t_sorted.shape[0]
-  g_n = 8 * p
-  lo, hi = t_sorted[0], t_sorted[-1]
-  scale = jnp.where(hi > lo, g_n / jnp.maximum(hi - lo, 1e-30), 0.0)
-  gt = jnp.clip(jnp.floor((t_sorted - lo) * scale), 0, g_n - 1).astype(jnp.int32)
-  counts = jnp.bincount(gt, length=g_n)
-  lut = (jnp.cumsum(counts) - counts).astype(jnp.int32)
-  return lo, scale, lut, counts.max()
+def _pair_distance(a, b, i, j):
+  return 1.0 - jnp.sum(a[i] * b[j], axis=-1)
 
 
-def _rank_index(d, t_pad, lo, scale, lut, c: int):
-  """``#{t < d}`` for every entry of ``d`` (exact; see the section comment)."""
-  g_n = lut.shape[0]
-  g = jnp.clip(jnp.floor((d - lo) * scale), 0, g_n - 1).astype(jnp.int32)
-  base = lut[g]
-  corr = (t_pad[base[..., None] + jnp.arange(c)] < d[..., None]).sum(-1)
-  return base + corr.astype(jnp.int32)
+def _pair_distances(a, b, i, j) -> np.ndarray:
+  """``[len(i)]`` cosine distances ``1 - a[i] . b[j]``, clipped at 0; computed
+  in fixed-size chunks so that the gathered rows stay small."""
+  out = np.zeros(len(i), np.float32)
+  for s in range(0, len(i), _PAIR_CHUNK):
+    ci, cj = i[s:s + _PAIR_CHUNK], j[s:s + _PAIR_CHUNK]
+    pad = _PAIR_CHUNK - len(ci)
+    d = _pair_distance(a, b, np.pad(ci, (0, pad)), np.pad(cj, (0, pad)))
+    out[s:s + len(ci)] = np.asarray(d)[:len(ci)]
+  return np.where(out > 0, out, np.float32(0))
 
 
-@functools.partial(jax.jit, static_argnames=("c", "rows", "triangular"))
-def _negative_histogram(a, la, b, lb, t_pad, lo, scale, lut, *, c: int,
+def _cell(d):
+  """Grid cell of distances ``d >= 0`` (NumPy or JAX), int32."""
+  return (d * np.float32(1 / _GRID)).astype(np.int32)
+
+
+def _bin_of(d, key_lo, n_bins: int):
+  """Bin of every ``d >= 0``: ``cell(d) - key_lo``, 0 below the first bin
+  and ``n_bins - 1`` from there up (see above)."""
+  return jnp.clip(_cell(d) - key_lo, 0, n_bins - 1)
+
+
+@functools.partial(jax.jit, static_argnames=("n_bins", "rows", "triangular"))
+def _negative_histogram(a, la, ma, b, lb, mb, key_lo, *, n_bins: int,
                         rows: int, triangular: bool):
-  """Histogram ``[P + 2]`` of ``#{t < d}`` over all negative pairs.
+  """int64 histogram ``[n_bins]`` of the bins of all negative pairs.
+
+  Run under ``jax.enable_x64``.
 
   Args:
-    a: ``[NA, E]`` normalised rows, NA a multiple of ``rows``; padding rows
-      have label -1.
-    la: ``[NA]`` int labels (-1 = padding).
-    b, lb: columns and labels (-1 = padding).  With ``triangular``, ``b`` is
-      ``a`` and the number of row blocks is odd: row block ``r`` meets the
-      column blocks ``r, r+1, ..., r+(nb-1)/2`` (mod nb), so every unordered
-      pair is visited once.
+    a: ``[NA, E]`` normalised rows, NA a multiple of ``rows``.
+    la: ``[NA]`` int labels.
+    ma: ``[NA]`` int64 multiplicities (0 for padding rows).
+    b, lb, mb: columns, labels and multiplicities.  With ``triangular``,
+      they are ``a``'s and the number of row blocks is odd: row block ``r``
+      meets the column blocks ``r, r+1, ..., r+(nb-1)/2`` (mod nb), so every
+      unordered pair is visited once.
+    key_lo: int32 cell of the smallest positive distance.
+    n_bins: a power of two above the last threshold's bin, so that calls
+      with other distances reuse the compiled code.
   """
-  p = t_pad.shape[0] - c
   n_blocks = a.shape[0] // rows
   if triangular:
     width = (n_blocks + 1) // 2 * rows
-    b2, lb2 = jnp.concatenate([b, b]), jnp.concatenate([lb, lb])
+    b2, lb2, mb2 = (jnp.concatenate([v, v]) for v in (b, lb, mb))
   else:
     width = b.shape[0]
 
@@ -146,49 +177,55 @@ def _negative_histogram(a, la, b, lb, t_pad, lo, scale, lut, *, c: int,
     start = r * rows
     xa = jax.lax.dynamic_slice_in_dim(a, start, rows)
     ya = jax.lax.dynamic_slice_in_dim(la, start, rows)
+    wa = jax.lax.dynamic_slice_in_dim(ma, start, rows)
     if triangular:
       xb = jax.lax.dynamic_slice_in_dim(b2, start, width)
       yb = jax.lax.dynamic_slice_in_dim(lb2, start, width)
+      wb = jax.lax.dynamic_slice_in_dim(mb2, start, width)
       col = jnp.arange(width)[None, :]
       row = jnp.arange(rows)[:, None]
       keep = (col >= rows) | (col > row)   # the diagonal block: j > i only
     else:
-      xb, yb, keep = b, lb, True
+      xb, yb, wb, keep = b, lb, mb, True
     d = 1.0 - xa @ xb.T
-    neg = keep & (ya[:, None] != yb[None, :]) & (ya[:, None] >= 0) & (yb[None, :] >= 0)
-    idx = _rank_index(d - TIE_TOL, t_pad, lo, scale, lut, c)  # d <= t + tol
-    idx = jnp.where(neg, idx, p + 1)
-    return hist + jnp.bincount(idx.ravel(), length=p + 2)
+    d = jnp.where(d > 0, d, jnp.float32(0))
+    w = jnp.where(keep & (ya[:, None] != yb[None, :]),
+                  wa[:, None] * wb[None, :], 0)
+    g = _bin_of(d, key_lo, n_bins)
+    return hist.at[g.ravel()].add(w.ravel(), mode="promise_in_bounds")
 
-  return jax.lax.fori_loop(0, n_blocks, body, jnp.zeros(p + 2, jnp.int32))
-
-
-@jax.jit
-def _ap_from_counts(t_sorted, hist):
-  pos_le = jnp.searchsorted(t_sorted, t_sorted + TIE_TOL,
-                            side="right").astype(jnp.float32)
-  neg_le = jnp.cumsum(hist[:-2])[:t_sorted.shape[0]].astype(jnp.float32)
-  return jnp.mean(pos_le / (pos_le + neg_le))
+  return jax.lax.fori_loop(0, n_blocks, body, jnp.zeros(n_bins, jnp.int64))
 
 
-def _blocked_ap(a, la, b, lb, t, *, triangular: bool, rows: int) -> float:
+def _blocked_ap(a, la, ma, b, lb, mb, t, tw, *, triangular: bool,
+                rows: int) -> float:
+  """AP from the positive distances ``t`` with weights ``tw`` and the
+  negatives among the rows ``a`` (and columns ``b``); int64 counts."""
   if t.size == 0:
     return 0.0
-  t_sorted = jnp.sort(t)
-  lo, scale, lut, c = _grid(t_sorted)
-  c = max(int(c), 1)
-  t_pad = jnp.concatenate([t_sorted, jnp.full((c,), jnp.inf, jnp.float32)])
+  key_lo = int(_cell(t.min()))
+  hi = _cell(t + np.float32(TIE_TOL)).astype(np.int64) - key_lo  # [P]
+  n_bins = int(hi.max()) + 1
+  pos = np.bincount(_cell(t).astype(np.int64) - key_lo, weights=tw,
+                    minlength=n_bins).astype(np.int64)
   n_blocks = -(-a.shape[0] // rows)
   if triangular and n_blocks % 2 == 0:
     n_blocks += 1
   pad = n_blocks * rows - a.shape[0]
-  a = jnp.pad(a, ((0, pad), (0, 0)))
-  la = jnp.pad(la, (0, pad), constant_values=-1)
-  if triangular:
-    b, lb = a, la
-  hist = _negative_histogram(a, la, b, lb, t_pad, lo, scale, lut, c=c,
-                             rows=rows, triangular=triangular)
-  return float(_ap_from_counts(t_sorted, hist))
+  with jax.enable_x64(True):
+    a = jnp.pad(a, ((0, pad), (0, 0)))
+    la = jnp.pad(jnp.asarray(la, jnp.int32), (0, pad))
+    ma = jnp.pad(jnp.asarray(ma, jnp.int64), (0, pad))
+    if triangular:
+      b, lb, mb = a, la, ma
+    else:
+      lb, mb = jnp.asarray(lb, jnp.int32), jnp.asarray(mb, jnp.int64)
+    padded_bins = _N_BINS  # one size: other distances reuse the kernel
+    neg = np.asarray(_negative_histogram(
+        a, la, ma, b, lb, mb, jnp.int32(key_lo),
+        n_bins=padded_bins, rows=rows, triangular=triangular))[:n_bins]
+  pos_le, neg_le = np.cumsum(pos)[hi], np.cumsum(neg)[hi]
+  return float(np.sum(tw * (pos_le / (pos_le + neg_le))) / np.sum(tw))
 
 
 def _dense_labels(*label_arrays):
@@ -205,8 +242,11 @@ def _dense_labels(*label_arrays):
 def acoustic_ap(embs, labels, *, rows: int = 256) -> float:
   """Same-word AP over all ``n(n-1)/2`` pairs, ranked by cosine distance.
 
-  Exact, blocked on device (memory ``O(rows * n)``); equals
-  ``sklearn.metrics.average_precision_score`` on the pairs.
+  Blocked on device (memory ``O(rows * n)``); equals
+  ``sklearn.metrics.average_precision_score`` on the pairs up to ties of
+  distances within a few float32 ulps (see the section comment; distances
+  below 0, from rounding, count as 0).  Identical rows are counted once
+  with their multiplicity, so duplicates cost nothing.
 
   Args:
     embs: ``[n, E]`` embeddings.
@@ -214,10 +254,15 @@ def acoustic_ap(embs, labels, *, rows: int = 256) -> float:
     rows: rows per block.
   """
   (lab,) = _dense_labels(labels)
-  a = _normalize(embs)
+  x, lab, m = _unique_rows(embs, lab)
+  a = _normalize(x)
   i, j = _positive_pairs(lab)
-  t = 1.0 - jnp.sum(a[i] * a[j], axis=-1)
-  return _blocked_ap(a, jnp.asarray(lab), None, None, t, triangular=True,
+  self_pairs = np.flatnonzero(m > 1)
+  i, j = np.r_[i, self_pairs], np.r_[j, self_pairs]
+  tw = np.r_[m[i[:i.size - self_pairs.size]] * m[j[:j.size - self_pairs.size]],
+             m[self_pairs] * (m[self_pairs] - 1) // 2]
+  t = _pair_distances(a, a, i, j)
+  return _blocked_ap(a, lab, m, None, None, None, t, tw, triangular=True,
                      rows=rows)
 
 
@@ -234,14 +279,15 @@ def crossview_ap(embs, labels, word_embs, word_labels, *, rows: int = 256) -> fl
   if len(set(np.asarray(word_labels).tolist())) != len(word_labels):
     raise ValueError("word_labels must be distinct")
   lab, wlab = _dense_labels(labels, word_labels)
-  a, b = _normalize(embs), _normalize(word_embs)
-  pos = {int(w): k for k, w in enumerate(wlab)}
-  seg = np.asarray([k for k, w in enumerate(lab) if int(w) in pos])
-  col = np.asarray([pos[int(lab[k])] for k in seg], np.int64)
-  t = (1.0 - jnp.sum(a[seg] * b[col], axis=-1)) if seg.size else jnp.zeros(0)
-  return _blocked_ap(a, jnp.asarray(lab), b, jnp.asarray(wlab), t,
-                     triangular=False, rows=rows)
-
+  x, lab, m = _unique_rows(embs, lab)
+  a, b = _normalize(x), _normalize(word_embs)
+  col_of = np.full(len(wlab) + len(lab) + 1, -1, np.int64)
+  col_of[wlab] = np.arange(len(wlab))
+  cols = col_of[lab]
+  seg = np.flatnonzero(cols >= 0)
+  t = _pair_distances(a, b, seg, cols[seg])
+  return _blocked_ap(a, lab, m, b, wlab, np.ones(len(wlab), np.int64), t,
+                     m[seg], triangular=False, rows=rows)
 
 # ---------------------------------------------------------------------------
 # Cross-view retrieval: each segment ranks the written words.

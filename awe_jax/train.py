@@ -73,6 +73,32 @@ def set_lr(opt_state, lr: float):
   return opt_state._replace(hyperparams=hp)
 
 
+def dropout_key(rng):
+  """This step's threefry key ``rng`` as an ``"rbg"`` key for dropout and
+  SpecAugment.
+
+  The ``"rbg"`` implementation draws bits with XLA's RngBitGenerator, which
+  XLA:CPU expands into one fused kernel; JAX's threefry is lowered on CPU as
+  a rolled 5-iteration loop that writes four ``uint32`` arrays of the mask's
+  size per iteration (14 % of the default-config step, docs/step-perf.md).
+  ``jax.random.key(seed, impl="rbg")`` is built the same way, from the
+  threefry key twice, so the bits depend on ``(seed, step)`` only: a resumed
+  run draws the same masks.
+
+  Args:
+    rng: a raw ``uint32[2]`` or typed threefry key (a raw ``uint32[4]`` key,
+      from ``jax_default_prng_impl="rbg"``, is used as it is).
+
+  Returns:
+    A typed ``"rbg"`` key.
+  """
+  if jnp.issubdtype(rng.dtype, jax.dtypes.prng_key):
+    rng = jax.random.key_data(rng)
+  if rng.shape[-1] == 2:
+    rng = jnp.concatenate([rng, rng], axis=-1)
+  return jax.random.wrap_key_data(rng, impl="rbg")
+
+
 def train_step(state, batch, rng, step, *, model: nn.Module, tx, config):
   """One Adam step on the multi-view loss.
 
@@ -81,14 +107,15 @@ def train_step(state, batch, rng, step, *, model: nn.Module, tx, config):
     batch: from :func:`input_pipeline.make_batch` (``feats [B, T, D]``,
       ``mask [B, T]``, ``valid [B]``, ``inv [B]``, ``phones [B, L]``,
       ``word_valid [B]``).
-    rng: this step's key (``fold_in(rng, step)``).
+    rng: this step's threefry key (``fold_in(rng, step)``); dropout draws
+      from :func:`dropout_key` of it.
     step: int32 global step (sets the decreasing k).
 
   Returns:
     ``(state, metrics)`` with sums and counts: ``loss_sum``, ``terms_sum
     [3]``, ``count``, ``grad_norm``.
   """
-  r_ac, r_ph = jax.random.split(rng)
+  r_ac, r_ph = jax.random.split(dropout_key(rng))
   k = losses.topk_at_step(step, config.topk, config.min_topk)
 
   def loss_fn(params):

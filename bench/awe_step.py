@@ -11,7 +11,11 @@ One batch per length bucket, weighted by the bucket's share of an epoch (the
 corpus' real length mix); every batch is run once untimed (compilation),
 then timed.
 
-  python bench/awe_step.py [--config=paper|default] [--repeats=1] [--data_dir=...]
+Both shipped configs by default; ``--rounds=N`` runs the implementations N
+times, interleaved, and keeps each one's best round (for a shared machine).
+
+  python bench/awe_step.py [--configs=default,paper] [--rounds=1] [--repeats=1]
+  python bench/awe_step.py --config=default --rounds=3 --repeats=5
 """
 import argparse
 import json
@@ -247,11 +251,35 @@ def child(args):
                         xla_flags=os.environ.get("XLA_FLAGS", ""))))
 
 
+def _run_child(args, config, impl):
+  """One subprocess: ``impl`` on ``config``'s batches; its JSON line or None."""
+  cmd = [sys.executable, __file__, f"--impl={impl}", f"--config={config}",
+         f"--repeats={args.repeats}", f"--prng={args.prng}",
+         f"--xla_defaults={args.xla_defaults}"] + (
+             [f"--data_dir={args.data_dir}"] if args.data_dir else [])
+  env = dict(os.environ)
+  if impl == "jax" and args.host_devices > 1:
+    env["XLA_FLAGS"] = (env.get("XLA_FLAGS", "") + " --xla_force_host_"
+                        f"platform_device_count={args.host_devices}").strip()
+  out = subprocess.run(cmd, capture_output=True, text=True, check=False,
+                       env=env)
+  if out.returncode:
+    print(f"{config} {impl}: FAILED\n{out.stderr[-2000:]}")
+    return None
+  return json.loads(out.stdout.strip().splitlines()[-1])
+
+
 def main():
   p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-  p.add_argument("--config", default="paper", choices=["paper", "default"])
+  p.add_argument("--configs", default="default,paper",
+                 help="comma-separated: default, paper")
+  p.add_argument("--config", default=None, choices=["paper", "default"],
+                 help="one config (overrides --configs)")
   p.add_argument("--repeats", type=int, default=1,
                  help="timed calls per batch (best kept)")
+  p.add_argument("--rounds", type=int, default=1,
+                 help="times each implementation is run, interleaved "
+                 "(jax, torch, compile, jax, ...); the best round is kept")
   p.add_argument("--xla_defaults", default="on", choices=["on", "off"],
                  help="jax: jaxtk.xla_cpu.use_measured_defaults(), as the "
                  "experiment scripts do")
@@ -267,36 +295,40 @@ def main():
   args = p.parse_args()
   if args.impl:
     return child(args)
-  res = {}
-  for impl in args.impls.split(","):
-    cmd = [sys.executable, __file__, f"--impl={impl}", f"--config={args.config}",
-           f"--repeats={args.repeats}", f"--prng={args.prng}",
-           f"--xla_defaults={args.xla_defaults}"] + (
-               [f"--data_dir={args.data_dir}"] if args.data_dir else [])
-    env = dict(os.environ)
-    if impl == "jax" and args.host_devices > 1:
-      env["XLA_FLAGS"] = (env.get("XLA_FLAGS", "") + " --xla_force_host_"
-                          f"platform_device_count={args.host_devices}").strip()
-    out = subprocess.run(cmd, capture_output=True, text=True, check=False,
-                         env=env)
-    if out.returncode:
-      print(f"{impl}: FAILED\n{out.stderr[-2000:]}")
-      continue
-    res[impl] = json.loads(out.stdout.strip().splitlines()[-1])
-    r = res[impl]
-    per = ", ".join(f"{l}: {t:.2f} s" for l, t in zip(r["lengths"], r["secs"]))
-    print(f"{impl:8s} {r['pairs_per_s']:8.1f} pairs/s  (epoch of the weighted "
-          f"batches in {r['epoch_secs']:.0f} s; per batch {per})  peak RSS "
-          f"{r['peak_rss_mb']:.0f} MB  loss {r['last_loss']:.4f}", flush=True)
-  if res:
-    print(f"batches: {next(iter(res.values()))['source']}; config={args.config}"
-          f"; jax host devices: {args.host_devices}, prng {args.prng}, "
-          f"XLA_FLAGS {res.get('jax', {}).get('xla_flags', '')!r}")
-  if "jax" in res:
-    for other in ("torch", "compile"):
-      if other in res:
-        print(f"jax / {other}: {res['jax']['pairs_per_s'] / res[other]['pairs_per_s']:.2f}x "
-              "pairs/s")
+  configs_ = [args.config] if args.config else args.configs.split(",")
+  impls = args.impls.split(",")
+  best = {}
+  for config in configs_:
+    for _ in range(args.rounds):
+      for impl in impls:
+        r = _run_child(args, config, impl)
+        if r is None:
+          continue
+        per = ", ".join(f"{l}: {t:.2f} s" for l, t in zip(r["lengths"], r["secs"]))
+        print(f"{config:8s} {impl:8s} {r['pairs_per_s']:8.1f} pairs/s  (epoch "
+              f"of the weighted batches in {r['epoch_secs']:.0f} s; per batch "
+              f"{per})  peak RSS {r['peak_rss_mb']:.0f} MB  loss "
+              f"{r['last_loss']:.4f}", flush=True)
+        if (config, impl) not in best or (
+            r["pairs_per_s"] > best[config, impl]["pairs_per_s"]):
+          best[config, impl] = r
+  if not best:
+    return
+  print(f"batches: {next(iter(best.values()))['source']}; jax host devices: "
+        f"{args.host_devices}, prng {args.prng}, XLA_FLAGS "
+        f"{next((r['xla_flags'] for (c, i), r in best.items() if i == 'jax'), '')!r}")
+  print(f"best of {args.rounds} round(s):")
+  print("| config | " + " | ".join(f"{i} pairs/s" for i in impls) +
+        " | jax / torch | jax / compile | peak RSS MB (" + ", ".join(impls) + ") |")
+  print("|---" * (len(impls) + 4) + "|")
+  for config in configs_:
+    row = [best.get((config, i)) for i in impls]
+    ratio = lambda o: (f"{best[config, 'jax']['pairs_per_s'] / best[config, o]['pairs_per_s']:.2f}x"
+                       if (config, "jax") in best and (config, o) in best else "-")
+    print(f"| {config} | " + " | ".join(
+        f"{r['pairs_per_s']:.1f}" if r else "-" for r in row) +
+          f" | {ratio('torch')} | {ratio('compile')} | " +
+          ", ".join(f"{r['peak_rss_mb']:.0f}" if r else "-" for r in row) + " |")
 
 
 if __name__ == "__main__":

@@ -103,6 +103,60 @@ class APTest(parameterized.TestCase):
     self.assertAlmostEqual(metrics.crossview_ap(dirs[which], y, dirs[wdir],
                                                 np.arange(6), rows=8), refc, 6)
 
+  def test_duplicates_past_two_to_the_31_pairs_match_counting(self):
+    # 100,000 segments that are 8 distinct (direction, word) rows: 5.0e9
+    # pairs, more than 2^31 of them negative, so 32-bit counts would wrap.
+    # Four directions at well-separated angles give few distinct distances,
+    # and the float64 reference counts pairs per distance.
+    ang = np.deg2rad([0, 10, 60, 100])
+    dirs = np.stack([np.cos(ang), np.sin(ang)], 1)
+    rows = np.repeat(np.arange(4), 2)
+    words = np.tile([0, 1], 4)
+    mult = np.array([9000, 16000, 11000, 14000, 13000, 12000, 15000, 10000])
+    x = np.repeat(dirs[rows], mult, axis=0).astype(np.float32)
+    y = np.repeat(words, mult)
+    pos, neg = {}, {}
+    for r in range(8):
+      for s in range(r, 8):
+        n_pairs = mult[r] * (mult[r] - 1) // 2 if r == s else mult[r] * mult[s]
+        d = round(1 - float(dirs[rows[r]] @ dirs[rows[s]]), 6)
+        book = pos if words[r] == words[s] else neg
+        book[d] = book.get(d, 0) + n_pairs
+    self.assertGreater(sum(neg.values()), 2**31)
+    ref, pos_le, all_le = 0.0, 0, 0
+    for d in sorted(set(pos) | set(neg)):
+      pos_le += pos.get(d, 0)
+      all_le += pos.get(d, 0) + neg.get(d, 0)
+      ref += pos.get(d, 0) * pos_le / all_le
+    ref /= sum(pos.values())
+    self.assertAlmostEqual(metrics.acoustic_ap(x, y), ref, delta=1e-9)
+    # Cross-view: words 0 and 1 written at 0 and 60 degrees.
+    w = dirs[[0, 2]].astype(np.float32)
+    dw = {}
+    for r in range(8):
+      for k in range(2):
+        d = round(1 - float(dirs[rows[r]] @ dirs[2 * k]), 6)
+        key = (d, words[r] == k)
+        dw[key] = dw.get(key, 0) + mult[r]
+    ref, pos_le, all_le = 0.0, 0, 0
+    for d in sorted({d for d, _ in dw}):
+      p = dw.get((d, True), 0)
+      pos_le += p
+      all_le += p + dw.get((d, False), 0)
+      ref += p * pos_le / all_le
+    ref /= mult.sum()
+    self.assertAlmostEqual(metrics.crossview_ap(x, y, w, [0, 1]), ref,
+                           delta=1e-9)
+
+  def test_other_distances_reuse_the_compiled_kernel(self):
+    rng = np.random.default_rng(3)
+    y = rng.integers(0, 5, 60)
+    metrics.acoustic_ap(rng.normal(size=(60, 8)), y)
+    before = metrics._negative_histogram._cache_size()  # pylint: disable=protected-access
+    for scale in (0.1, 3.0):  # other spans of the positive distances
+      metrics.acoustic_ap(rng.normal(size=(60, 8)) + scale, y)
+    self.assertEqual(metrics._negative_histogram._cache_size(), before)  # pylint: disable=protected-access
+
   def test_no_positive_is_zero(self):
     x = np.eye(4, dtype=np.float32)
     self.assertEqual(metrics.acoustic_ap(x, [0, 1, 2, 3]), 0.0)
