@@ -103,7 +103,7 @@ def _run(a: argparse.Namespace) -> int:
   if a.cmd == "export":
     out = a.out or os.path.join(a.workdir, "exports")
     os.makedirs(out, exist_ok=True)
-    dets = det_lib.load(a.workdir)
+    dets = det_lib.load(a.workdir, archive)
     files = exports.export(a.format, dets, _latest(a.workdir),
                            exports.Timeline(det_lib.files(a.workdir), dets),
                            archive, a.which)
@@ -115,7 +115,7 @@ def _run(a: argparse.Namespace) -> int:
   if a.cmd == "import-labels":
     s = labels_lib.Labels(os.path.join(a.workdir, det_lib.STORE))
     try:
-      got = exports.import_raven(a.table, det_lib.load(a.workdir), s,
+      got = exports.import_raven(a.table, det_lib.load(a.workdir, archive), s,
                                  a.reviewer, a.label_column, a.file)
     finally:
       s.close()
@@ -129,7 +129,7 @@ def _run(a: argparse.Namespace) -> int:
     app_lib.serve(app, a.host, a.port)
     return 0
   if a.mode == "threshold":
-    t = use.threshold_for_precision(det_lib.load(a.workdir),
+    t = use.threshold_for_precision(det_lib.load(a.workdir, archive),
                                     _latest(a.workdir), a.target_precision)
     if math.isinf(t["threshold"]):
       print(f"no score reaches precision {a.target_precision} on the "
