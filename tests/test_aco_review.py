@@ -17,12 +17,13 @@ import scipy.signal
 import soundfile
 from werkzeug.serving import make_server
 
+from anomaly_jax.aco import __main__ as aco_main
 from anomaly_jax.aco import fmt, training
 from anomaly_jax.aco.archive import Archive
 from anomaly_jax.aco.review import app as app_lib
 from anomaly_jax.aco.review import detections as det_lib
 from anomaly_jax.aco.review import exports, labels as labels_lib, media
-from anomaly_jax.aco.review import simulate, use
+from anomaly_jax.aco.review import retrain, simulate, use
 from anomaly_jax.aco.store import FileResult, Store
 from jaxtk.errors import DataError
 import review_fixture
@@ -306,3 +307,14 @@ def test_labels_survive_a_rescan_and_a_retraining(tiny, tmp_path, caplog):
   s = labels_lib.Labels(path)
   assert [r["label"] for r in s.all()] == ["true"]
   s.close()
+
+
+def test_retrain_settings_are_checked_up_front(tiny, capsys):
+  with pytest.raises(ValueError, match="np, vae, gmm_nll, ae"):
+    retrain.RetrainConfig(score="bogus")
+  with pytest.raises(ValueError, match="fa_share"):
+    retrain.RetrainConfig(fa_share=1.0)
+  archive, workdir = tiny
+  assert aco_main.main(["review", "--workdir", workdir, "--archive", archive,
+                        "--mode=retrain", "--score=bogus"]) == 2
+  assert "np, vae" in capsys.readouterr().err
