@@ -1,14 +1,15 @@
 """A tiny archive and scan workdir for the review tests (no detector: the
-store and events.csv are written as the scan writes them)."""
+store's files, windows and detections, and events.csv, are written as the
+scan writes them)."""
 import os
 
 import numpy as np
 
 from anomaly_jax.aco import fmt, report, synth
 from anomaly_jax.aco.archive import Archive
-from anomaly_jax.aco.evaluate import Detection
+from anomaly_jax.aco.detect import Detection
 from anomaly_jax.aco.review import detections as det_lib
-from anomaly_jax.aco.store import Store
+from anomaly_jax.aco.store import FileResult, Store
 
 TINY = synth.SynthConfig(rate=8000, file_seconds=30, n_days=1,
                          blocks=((5, 2), (20, 2)), events_per_hour=(600, 3000),
@@ -29,9 +30,9 @@ def make(root: str) -> tuple[str, str]:
   for path in paths:
     t0 = det_lib.unix(fmt.parse_name(path)[0])
     t = t0 + np.arange(0.5, 30.0, 0.5)
-    store.add_file(os.path.relpath(path, archive), t0, 30.0, t,
-                   {"score": np.sin(t) ** 2, "energy": np.cos(t)}, [], 0, 0.1)
-  store.close()
+    store.add(FileResult(os.path.relpath(path, archive), t0, 30.0, t,
+                         {"score": np.sin(t) ** 2, "energy": np.cos(t)},
+                         wall=0.1))
   events = [r for r in synth.read_events(archive) if r["recorded"]]
   spans = [(det_lib.unix(r["start"]), det_lib.unix(r["end"])) for r in events]
   ends = {p: det_lib.unix(fmt.parse_name(p)[0]) + 30.0 for p in paths}
@@ -54,6 +55,8 @@ def make(root: str) -> tuple[str, str]:
     matched.append("")
   assert len(dets) == 6, "the tiny archive should leave room for 6"
   order = np.argsort([-d.score for d in dets])
-  report.write_events(os.path.join(workdir, det_lib.EVENTS),
+  store.set_detections([dets[i] for i in order], "np", 6.0)
+  store.close()
+  report.write_events(os.path.join(workdir, "events.csv"),
                       [dets[i] for i in order], [matched[i] for i in order])
   return archive, workdir

@@ -12,6 +12,7 @@ import numpy as np
 from anomaly_jax.aco import detect, evaluate, fmt, synth
 from anomaly_jax.aco.config import AcoConfig
 from anomaly_jax.aco.store import Store
+from jaxtk.errors import DataError
 
 METHODS = ("score", "vae", "np", "gmm_nll", "ae", "energy")
 
@@ -105,3 +106,32 @@ def print_table(metrics: dict, score_key: str):
                                             else "")
     print(f"{k + tag:>18} {m['recall_at_fa']:13.3f} {m['auc']:7.3f} "
           f"{m['window_auc']:8.3f}   {kinds}")
+
+
+def kinds_of(dets, basedir: str) -> list[str]:
+  """Per detection (anything with ``start``/``end`` Unix s), the kinds of
+  the archive's planted events and ships it overlaps ("" for none)."""
+  events, kinds, ships = planted(AcoConfig(), basedir)
+  return matched_kinds(dets, events, kinds, ships)
+
+
+def answers(dets, basedir: str) -> list[tuple[str, str]]:
+  """A reviewer answering from the ground truth: (label, kind) per
+  detection.  On a planted event: "true" with its kind(s); on a ship
+  passage only: "false", "ship"; else "false", "".
+
+  Raises:
+    DataError: the archive has no ground truth (not a synthetic one).
+  """
+  if not has_ground_truth(basedir):
+    raise DataError(basedir, "no ground truth (events.csv) in this archive: "
+                    "the simulated reviewer needs the synthetic archive")
+  events, kinds, ships = planted(AcoConfig(), basedir)
+  ov = evaluate.overlaps(dets, events)
+  ship = evaluate.overlaps(dets, ships).any(axis=1)
+  out = []
+  for i in range(len(dets)):
+    hit = sorted({kinds[j] for j in np.flatnonzero(ov[i])})
+    out.append(("true", ",".join(hit)) if hit else
+               ("false", "ship" if ship[i] else ""))
+  return out

@@ -4,7 +4,8 @@ One process writes it: the single-process scan, or the merge step of the
 Beam scan (whose workers write per-file shards, ``shards.py``).  Windows are
 keyed by ``(path, idx)`` and a file's rows go in one transaction with its
 ``files`` row, so a file is either wholly stored or not at all, and storing
-a file again replaces its rows instead of duplicating them.
+a file again replaces its rows instead of duplicating them.  Other tables
+in the file (the review's ``labels``) are left alone, also by ``clear``.
 
 Read API (for the review app and scripts), all ordered and plain Python:
 
@@ -49,6 +50,7 @@ CREATE TABLE IF NOT EXISTS detections (
   score_key TEXT,            -- the detector output ranked
   threshold REAL);           -- windows above it were merged
 """
+_TABLES = ("files", "windows", "detections")
 
 
 @dataclasses.dataclass
@@ -137,6 +139,19 @@ class Store:
     cur = self.db.execute("SELECT * FROM detections ORDER BY rank")
     names = [d[0] for d in cur.description]
     return [dict(zip(names, r)) for r in cur.fetchall()]
+
+  def clear(self) -> dict[str, int]:
+    """Deletes the scan's rows (files, windows, detections), e.g. when a
+    new detector makes them stale; tables of other tools (the review's
+    ``labels``) stay.  Returns ``{table: rows}`` of those kept."""
+    with self.db:
+      for table in _TABLES:
+        self.db.execute(f"DELETE FROM {table}")
+    names = [r[0] for r in self.db.execute(
+        "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT "
+        "LIKE 'sqlite_%'") if r[0] not in _TABLES]
+    return {n: self.db.execute(f'SELECT COUNT(*) FROM "{n}"').fetchone()[0]
+            for n in names}
 
   def close(self):
     self.db.close()

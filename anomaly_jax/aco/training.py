@@ -19,9 +19,11 @@ from anomaly_jax import detector as det_lib
 from anomaly_jax.aco import features, scan
 from anomaly_jax.aco.archive import Archive
 from anomaly_jax.aco.config import AcoConfig
+from anomaly_jax.aco.store import Store
 from jaxtk.errors import DataError
 
-STALE = ("scores.sqlite", "shards")  # results of an older detector
+STORE = "scores.sqlite"             # the scan's index (``Store``)
+STALE = (STORE, "shards")           # results of an older detector
 
 
 def detector_dir(workdir: str) -> str:
@@ -41,8 +43,9 @@ def typical_files(cfg: AcoConfig, arch: Archive) -> list[str]:
 def train(cfg: AcoConfig, arch: Archive) -> det_lib.Detector:
   """Trains the detector on windows of typical hours and saves it.
 
-  A new detector makes old scores stale: the workdir's index and shards
-  are removed.
+  A new detector makes old scores stale: the workdir's shards and the
+  index's scan rows are removed; other tables of the index (the review's
+  labels) are kept, with a warning.
   """
   paths = typical_files(cfg, arch)
   logging.info("training on %d typical files (UTC hours %s)", len(paths),
@@ -63,13 +66,31 @@ def train(cfg: AcoConfig, arch: Archive) -> det_lib.Detector:
     json.dump(mel_dict(cfg.mel), f, indent=1)
   for name in STALE:
     p = os.path.join(cfg.workdir, name)
-    if os.path.isdir(p):
+    if name == STORE and os.path.exists(p):
+      clear_store(p)
+    elif os.path.isdir(p):
       shutil.rmtree(p)
     elif os.path.exists(p):
       os.remove(p)
   with open(os.path.join(out, "DONE"), "w") as f:
     f.write("ok\n")
   return det
+
+
+def clear_store(path: str):
+  """Empties the scan tables of the index at ``path``, keeps the rest."""
+  store = Store(path)
+  try:
+    kept = {k: n for k, n in store.clear().items() if n}
+  finally:
+    store.close()
+  if kept:
+    logging.warning(
+        "%s: the old detector's scores are removed; kept %s (review "
+        "labels refer to the old detections by file and peak time: export "
+        "them, or retrain with `review --mode=retrain`, which uses a new "
+        "workdir)", path, ", ".join(f"{k} ({n} rows)"
+                                   for k, n in sorted(kept.items())))
 
 
 def mel_dict(mel: features.MelConfig) -> dict:

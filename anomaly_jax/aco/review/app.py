@@ -41,21 +41,20 @@ class Bad(ValueError):
 
 
 class Detections:
-  """The workdir's detections, re-read when ``events.csv`` changes."""
+  """The workdir's detections, re-read when a scan rewrites them."""
 
-  def __init__(self, workdir: str):
-    self.workdir = workdir
+  def __init__(self, workdir: str, archive: str):
+    self.workdir, self.archive = workdir, archive
     self.lock = threading.Lock()
-    self.mtime, self.dets, self.by_id = None, [], {}
+    self.version, self.dets, self.by_id = None, [], {}
 
   def get(self) -> list[det_lib.Det]:
-    path = os.path.join(self.workdir, det_lib.EVENTS)
-    m = os.stat(path).st_mtime_ns if os.path.exists(path) else None
+    v = det_lib.version(self.workdir)
     with self.lock:
-      if m != self.mtime or m is None:
-        self.dets = det_lib.load(self.workdir)
+      if v != self.version or v is None:
+        self.dets = det_lib.load(self.workdir, self.archive)
         self.by_id = {d.id: d for d in self.dets}
-        self.mtime = m
+        self.version = v
       return self.dets
 
   def one(self, det_id: int) -> det_lib.Det:
@@ -127,14 +126,14 @@ def create_app(workdir: str, archive: str, allowed_hosts=LOCAL) -> flask.Flask:
   """The app over the scan in ``workdir`` and the ``archive`` it scanned.
 
   Args:
-    workdir: the scan's outputs (events.csv, scores.sqlite).
+    workdir: the scan's outputs (scores.sqlite).
     archive: the archive root (snippets are rendered from it).
     allowed_hosts: ``Host`` header names accepted (DNS-rebinding guard);
       None accepts any.
   """
   app = flask.Flask(__name__, static_folder="static", static_url_path="/static")
   store_path = os.path.join(workdir, det_lib.STORE)
-  dets = Detections(workdir)
+  dets = Detections(workdir, archive)
   rend = media.Media(media.check_archive(archive),
                      os.path.join(workdir, "review_cache"))
   timeline = {}

@@ -15,6 +15,7 @@ import os
 import sys
 
 from anomaly_jax.aco import synth
+from anomaly_jax.aco.config import ScoreKey
 from anomaly_jax.aco.review import app as app_lib
 from anomaly_jax.aco.review import detections as det_lib
 from anomaly_jax.aco.review import exports, labels as labels_lib, media
@@ -27,7 +28,7 @@ MODES = ("serve", "threshold", "simulate", "retrain")
 
 def _common(p: argparse.ArgumentParser):
   p.add_argument("--workdir", default="runs/aco", help="the scan's workdir "
-                 "(events.csv, scores.sqlite; labels go in the latter)")
+                 "(its scores.sqlite; the labels go there too)")
   p.add_argument("--archive", default=None, help="archive root (default "
                  "$ACO_ARCHIVE or <repo>/data/aco)")
 
@@ -56,8 +57,9 @@ def add_parsers(sub) -> None:
                  "trained on, comma-separated (default 5)")
   r.add_argument("--train_per_file", type=int, default=None,
                  help="retrain: typical windows per file (default 800)")
-  r.add_argument("--score_key", default=None, help="retrain: detector "
-                 "output ranked as the score (default np)")
+  r.add_argument("--score", default=None, help="retrain: detector output "
+                 "ranked as the score, one of "
+                 f"{', '.join(k.value for k in ScoreKey)} (default np)")
   e = sub.add_parser("export", help="Raven / Audacity / CSV tables of the "
                      "detections and their labels")
   _common(e)
@@ -90,10 +92,10 @@ def _metrics(workdir: str, key: str) -> dict:
 
 def run(a: argparse.Namespace) -> int:
   """Runs the subcommand ``a.cmd`` parsed by ``add_parsers``; a bad input
-  file is one line on stderr and exit status 2."""
+  file or setting is one line on stderr and exit status 2."""
   try:
     return _run(a)
-  except DataError as e:
+  except (DataError, ValueError) as e:
     print(f"ERROR {e}", file=sys.stderr)
     return 2
 
@@ -103,7 +105,7 @@ def _run(a: argparse.Namespace) -> int:
   if a.cmd == "export":
     out = a.out or os.path.join(a.workdir, "exports")
     os.makedirs(out, exist_ok=True)
-    dets = det_lib.load(a.workdir)
+    dets = det_lib.load(a.workdir, archive)
     files = exports.export(a.format, dets, _latest(a.workdir),
                            exports.Timeline(det_lib.files(a.workdir), dets),
                            archive, a.which)
@@ -115,7 +117,7 @@ def _run(a: argparse.Namespace) -> int:
   if a.cmd == "import-labels":
     s = labels_lib.Labels(os.path.join(a.workdir, det_lib.STORE))
     try:
-      got = exports.import_raven(a.table, det_lib.load(a.workdir), s,
+      got = exports.import_raven(a.table, det_lib.load(a.workdir, archive), s,
                                  a.reviewer, a.label_column, a.file)
     finally:
       s.close()
@@ -129,7 +131,7 @@ def _run(a: argparse.Namespace) -> int:
     app_lib.serve(app, a.host, a.port)
     return 0
   if a.mode == "threshold":
-    t = use.threshold_for_precision(det_lib.load(a.workdir),
+    t = use.threshold_for_precision(det_lib.load(a.workdir, archive),
                                     _latest(a.workdir), a.target_precision)
     if math.isinf(t["threshold"]):
       print(f"no score reaches precision {a.target_precision} on the "
@@ -148,10 +150,10 @@ def _run(a: argparse.Namespace) -> int:
   cfg = configs.override(retrain.RetrainConfig(), fa_share=a.fa_share,
                          typical_hours=a.typical_hours,
                          train_per_file=a.train_per_file,
-                         score_key=a.score_key)
+                         score=a.score)
   after = retrain.retrain(a.workdir, out, archive, cfg)
-  before = _metrics(a.workdir, cfg.score_key)
-  now = after["methods"][cfg.score_key]
+  before = _metrics(a.workdir, cfg.score.value)
+  now = after["methods"][cfg.score.value]
   print(f"retrained with {after['false_alarms']} false alarms: "
         f"{after['fa_windows']} windows x {after['fa_repeats']} -> {out}")
   print(f"{'':>14} {'before':>8} {'after':>8}")

@@ -1,30 +1,30 @@
-"""What the review reads of a scan, through three small adapters.
+"""What the review reads of a scan, through small adapters over ``Store``.
 
-``load(workdir)``: the ranked detections (today ``<workdir>/events.csv``,
-see ``report.write_events``); ``files(workdir)``: the scanned files and
-their lengths, and ``window_scores(workdir)``: the score over time (both
-from the scan's SQLite, ``scores.sqlite``).  This module is the only place
-that knows those outputs, so a change of the scan changes these functions.
+``load(workdir, archive)``: the ranked detections (``Store.detections()``,
+with the planted kinds from ``evaluation`` when the archive has ground
+truth); ``files(workdir)``: the scanned files (``Store.files()``);
+``window_scores(workdir)``: the score over time; ``version(workdir)``: a
+fingerprint of the detections, to notice a rescan.  This module is the only
+place of the review that knows the scan's outputs.
 """
-import csv
 import dataclasses
 import datetime as dt
 import os
 import sqlite3
 
+from anomaly_jax.aco import evaluation, fmt
+from anomaly_jax.aco.store import Store
 from jaxtk.errors import DataError
 
-EPOCH = dt.datetime(1970, 1, 1)
-EVENTS = "events.csv"
 STORE = "scores.sqlite"
 
 
 def unix(t: dt.datetime) -> float:
-  return (t - EPOCH).total_seconds()
+  return fmt.unix(t)
 
 
 def utc(t: float) -> dt.datetime:
-  return EPOCH + dt.timedelta(seconds=float(t))
+  return fmt.utc(t)
 
 
 def iso(t: float) -> str:
@@ -63,37 +63,51 @@ class Det:
             "planted": self.planted, "key": self.key}
 
 
-def _time(path: str, row: dict, field: str) -> float:
-  try:
-    return unix(dt.datetime.fromisoformat(row[field]))
-  except (KeyError, TypeError, ValueError) as e:
-    raise DataError(path, f"expected an ISO time, got {row.get(field)!r}",
-                    field=field) from e
+def _store_path(workdir: str) -> str:
+  path = os.path.join(workdir, STORE)
+  if not os.path.exists(path):
+    raise DataError(path, "no scan here: run experiments/aco_main.py "
+                    f"--workdir={workdir} first")
+  return path
 
 
-def load(workdir: str) -> list[Det]:
+def load(workdir: str, archive: str | None = None) -> list[Det]:
   """The ranked detections of the scan in ``workdir`` (best first).
 
+  Args:
+    workdir: the scan's workdir (its ``scores.sqlite``).
+    archive: the archive it scanned; with ground truth (the synthetic
+      archive) each detection gets the kinds it overlaps (``planted``).
+
   Raises:
-    DataError: no ``events.csv`` (run the scan first) or a malformed row.
+    DataError: no store in ``workdir`` (run the scan first).
   """
-  path = os.path.join(workdir, EVENTS)
+  store = Store(_store_path(workdir))
+  try:
+    rows = store.detections()
+  finally:
+    store.close()
+  out = [Det(r["rank"], r["start"], r["end"], r["peak"], r["score"],
+             r["path"] or "") for r in rows]
+  if archive and out and evaluation.has_ground_truth(archive):
+    kinds = evaluation.kinds_of(out, archive)
+    out = [dataclasses.replace(d, planted=k) for d, k in zip(out, kinds)]
+  return out
+
+
+def version(workdir: str) -> tuple | None:
+  """Changes when the scan rewrites its detections (None: no store)."""
+  path = os.path.join(workdir, STORE)
   if not os.path.exists(path):
-    raise DataError(path, "no detections here: run experiments/aco_main.py "
-                    f"--workdir={workdir} first")
-  out = []
-  with open(path, newline="") as f:
-    for i, row in enumerate(csv.DictReader(f)):
-      try:
-        score = float(row["score"])
-      except (KeyError, TypeError, ValueError) as e:
-        raise DataError(path, f"row {i + 1}: expected a number",
-                        field="score") from e
-      out.append(Det(i + 1, _time(path, row, "start"),
-                     _time(path, row, "end"), _time(path, row, "peak"),
-                     score, row.get("file") or "", row.get("planted") or ""))
-  out.sort(key=lambda d: -d.score)
-  return [dataclasses.replace(d, id=i + 1) for i, d in enumerate(out)]
+    return None
+  db = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=60.0)
+  try:
+    return db.execute("SELECT COUNT(*), TOTAL(score), TOTAL(peak), "
+                      "TOTAL(start) FROM detections").fetchone()
+  except sqlite3.OperationalError:  # no detections table yet
+    return None
+  finally:
+    db.close()
 
 
 @dataclasses.dataclass(frozen=True)
@@ -106,18 +120,18 @@ class File:
 
 
 def files(workdir: str) -> list[File]:
-  """The scanned files, by time, from the scan's SQLite ``files`` table
-  (empty if there is no store)."""
+  """The scanned files, by time (``Store.files()``; empty without a
+  store)."""
   path = os.path.join(workdir, STORE)
   if not os.path.exists(path):
     return []
-  db = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=60.0)
+  store = Store(path)
   try:
-    rows = db.execute("SELECT path, start, seconds FROM files ORDER BY start"
-                      ).fetchall()
+    rows = store.files()
   finally:
-    db.close()
-  return [File(p, float(s or 0.0), float(n or 0.0)) for p, s, n in rows]
+    store.close()
+  return [File(r["path"], float(r["start"] or 0.0),
+               float(r["seconds"] or 0.0)) for r in rows]
 
 
 def window_scores(workdir: str, seconds: float = 10.0) -> dict:

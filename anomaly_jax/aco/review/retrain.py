@@ -16,10 +16,12 @@ from absl import logging
 import numpy as np
 
 from anomaly_jax import detector as det_lib
-from anomaly_jax.aco import features, pipeline, scan
+from anomaly_jax.aco import features, pipeline, scan, training
 from anomaly_jax.aco.archive import Archive
+from anomaly_jax.aco.config import AcoConfig, Mode, ScoreKey
 from anomaly_jax.aco.review import detections as dets_lib
 from anomaly_jax.aco.review import labels as labels_lib
+from jaxtk import configs
 from jaxtk.errors import DataError
 
 
@@ -29,12 +31,18 @@ class RetrainConfig:
   train_per_file: int = 800     # typical windows sampled per file (as then)
   fa_share: float = 0.1         # share of false-alarm windows in training
                                 # (0: none, the control run)
-  score_key: str = "np"         # the detector output ranked as "score"
+  score: ScoreKey = ScoreKey.NP  # the detector output ranked as "score"
+
+  def __post_init__(self):
+    object.__setattr__(self, "score", configs.choice("score", self.score,
+                                                     ScoreKey))
+    if not 0.0 <= self.fa_share < 1.0:
+      raise ValueError(f"fa_share={self.fa_share} is not in [0, 1)")
 
 
 def mel_of(workdir: str) -> features.MelConfig:
   """The feature settings the workdir's detector was trained on."""
-  path = os.path.join(workdir, "detector", "features.json")
+  path = os.path.join(training.detector_dir(workdir), "features.json")
   if not os.path.exists(path):
     raise DataError(path, "no trained detector here (run the scan first)")
   with open(path) as f:
@@ -85,42 +93,44 @@ def retrain(workdir: str, out: str, archive: str,
   """
   src = labels_lib.Labels(os.path.join(workdir, dets_lib.STORE))
   fa = [r for r in src.latest().values() if r["label"] == "false"]
-  if not 0.0 <= cfg.fa_share < 1.0:
-    raise ValueError(f"fa_share={cfg.fa_share} is not in [0, 1)")
   if not fa:
     raise DataError(workdir, "no detection labelled false here: review some "
                     "first (or --mode=simulate)")
-  mel = mel_of(workdir)
+  run = AcoConfig(archive=archive, workdir=out, mode=Mode.SCAN,
+                  typical_hours=tuple(cfg.typical_hours),
+                  train_per_file=cfg.train_per_file, score=cfg.score,
+                  mel=mel_of(workdir), detector=det_lib.Detector.load(
+                      training.detector_dir(workdir)).cfg)
   arch = Archive(archive)
   st = np.load(os.path.join(workdir, "standardize.npz"))
   mean, std = st["mean"], st["std"]
-  typical = scan.select_files(arch.all_files(), None, None,
-                              set(cfg.typical_hours))
-  x = (scan.typical_windows(typical, mel, cfg.train_per_file) - mean) / std
+  x = (scan.typical_windows(training.typical_files(run, arch), run.mel,
+                            run.train_per_file) - mean) / std
   spans = np.array([[r["start"], r["end"]] for r in fa])
-  x_fa = (span_windows(arch, spans, mel) - mean) / std
+  x_fa = (span_windows(arch, spans, run.mel) - mean) / std
   reps = 0 if cfg.fa_share == 0 else max(1, int(round(
       cfg.fa_share * len(x) / (1 - cfg.fa_share) / max(len(x_fa), 1))))
   x_all = np.concatenate([x] + [x_fa] * reps).astype(np.float32)
   logging.info("retraining on %d typical + %d false-alarm windows (x%d)",
                len(x), len(x_fa), reps)
-  det_cfg = det_lib.Detector.load(os.path.join(workdir, "detector")).cfg
   os.makedirs(out, exist_ok=True)
-  det = det_lib.train_detector(x_all, det_cfg,
+  det = det_lib.train_detector(x_all, run.detector,
                                workdir=os.path.join(out, "detector_train"))
-  dst = os.path.join(out, "detector")
+  dst = training.detector_dir(out)
   shutil.rmtree(dst, ignore_errors=True)
   det.save(dst)
-  shutil.copy(os.path.join(workdir, "detector", "features.json"), dst)
+  shutil.copy(os.path.join(training.detector_dir(workdir), "features.json"),
+              dst)
   shutil.copy(os.path.join(workdir, "standardize.npz"), out)
-  for f in ("scores.sqlite", "scores.sqlite-wal", "scores.sqlite-shm"):
-    if os.path.exists(os.path.join(out, f)):
-      os.remove(os.path.join(out, f))
+  for name in training.STALE + ("scores.sqlite-wal", "scores.sqlite-shm"):
+    p = os.path.join(out, name)
+    if os.path.isdir(p):
+      shutil.rmtree(p)
+    elif os.path.exists(p):
+      os.remove(p)
   with open(os.path.join(dst, "DONE"), "w") as f:
     f.write("ok\n")
-  metrics = pipeline.run(pipeline.Options(
-      archive=archive, workdir=out, mode="scan", mel=mel,
-      typical_hours=cfg.typical_hours, score_key=cfg.score_key))
+  metrics = pipeline.run(run)
   dst_labels = labels_lib.Labels(os.path.join(out, dets_lib.STORE))
   src.copy_to(dst_labels)
   dst_labels.close()
