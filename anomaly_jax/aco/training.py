@@ -64,17 +64,23 @@ def train(cfg: AcoConfig, arch: Archive) -> det_lib.Detector:
   np.savez(os.path.join(cfg.workdir, "standardize.npz"), mean=mean, std=std)
   with open(os.path.join(out, "features.json"), "w") as f:
     json.dump(mel_dict(cfg.mel), f, indent=1)
-  for name in STALE:
-    p = os.path.join(cfg.workdir, name)
-    if name == STORE and os.path.exists(p):
-      clear_store(p)
-    elif os.path.isdir(p):
-      shutil.rmtree(p)
-    elif os.path.exists(p):
-      os.remove(p)
+  remove_stale(cfg.workdir)
   with open(os.path.join(out, "DONE"), "w") as f:
     f.write("ok\n")
   return det
+
+
+def remove_stale(workdir: str, keep_labels: bool = True):
+  """Removes the results of an older detector from ``workdir``: its shards,
+  and its index (only the scan tables with ``keep_labels``)."""
+  for name in STALE + ("scores.sqlite-wal", "scores.sqlite-shm"):
+    p = os.path.join(workdir, name)
+    if name == STORE and keep_labels and os.path.exists(p):
+      clear_store(p)
+    elif os.path.isdir(p):
+      shutil.rmtree(p)
+    elif os.path.exists(p) and not (keep_labels and name.startswith(STORE)):
+      os.remove(p)
 
 
 def clear_store(path: str):

