@@ -141,16 +141,17 @@ def _cell(d):
   return (d * np.float32(1 / _GRID)).astype(np.int32)
 
 
-def _bin_of(d, key_lo, n_bins: int):
+def _bin_of(d, key_lo):
   """Bin of every ``d >= 0``: ``cell(d) - key_lo``, 0 below the first bin
-  and ``n_bins - 1`` from there up (see above)."""
-  return jnp.clip(_cell(d) - key_lo, 0, n_bins - 1)
+  and the last of the :data:`_N_BINS` from there up (see above)."""
+  return jnp.clip(_cell(d) - key_lo, 0, _N_BINS - 1)
 
 
-@functools.partial(jax.jit, static_argnames=("n_bins", "rows", "triangular"))
-def _negative_histogram(a, la, ma, b, lb, mb, key_lo, *, n_bins: int,
+@functools.partial(jax.jit, static_argnames=("rows", "triangular"))
+def _negative_histogram(a, la, ma, b, lb, mb, key_lo, *,
                         rows: int, triangular: bool):
-  """int64 histogram ``[n_bins]`` of the bins of all negative pairs.
+  """int64 histogram ``[_N_BINS]`` of the bins of all negative pairs (one
+  size for every call, so other distances reuse the compiled code).
 
   Run under ``jax.enable_x64``.
 
@@ -163,8 +164,6 @@ def _negative_histogram(a, la, ma, b, lb, mb, key_lo, *, n_bins: int,
       meets the column blocks ``r, r+1, ..., r+(nb-1)/2`` (mod nb), so every
       unordered pair is visited once.
     key_lo: int32 cell of the smallest positive distance.
-    n_bins: a power of two above the last threshold's bin, so that calls
-      with other distances reuse the compiled code.
   """
   n_blocks = a.shape[0] // rows
   if triangular:
@@ -191,10 +190,10 @@ def _negative_histogram(a, la, ma, b, lb, mb, key_lo, *, n_bins: int,
     d = jnp.where(d > 0, d, jnp.float32(0))
     w = jnp.where(keep & (ya[:, None] != yb[None, :]),
                   wa[:, None] * wb[None, :], 0)
-    g = _bin_of(d, key_lo, n_bins)
+    g = _bin_of(d, key_lo)
     return hist.at[g.ravel()].add(w.ravel(), mode="promise_in_bounds")
 
-  return jax.lax.fori_loop(0, n_blocks, body, jnp.zeros(n_bins, jnp.int64))
+  return jax.lax.fori_loop(0, n_blocks, body, jnp.zeros(_N_BINS, jnp.int64))
 
 
 def _blocked_ap(a, la, ma, b, lb, mb, t, tw, *, triangular: bool,
@@ -220,10 +219,9 @@ def _blocked_ap(a, la, ma, b, lb, mb, t, tw, *, triangular: bool,
       b, lb, mb = a, la, ma
     else:
       lb, mb = jnp.asarray(lb, jnp.int32), jnp.asarray(mb, jnp.int64)
-    padded_bins = _N_BINS  # one size: other distances reuse the kernel
     neg = np.asarray(_negative_histogram(
-        a, la, ma, b, lb, mb, jnp.int32(key_lo),
-        n_bins=padded_bins, rows=rows, triangular=triangular))[:n_bins]
+        a, la, ma, b, lb, mb, jnp.int32(key_lo), rows=rows,
+        triangular=triangular))[:n_bins]
   pos_le, neg_le = np.cumsum(pos)[hi], np.cumsum(neg)[hi]
   return float(np.sum(tw * (pos_le / (pos_le + neg_le))) / np.sum(tw))
 
