@@ -13,7 +13,7 @@ an unset flag keeps the config's default, so this script's defaults are
 from absl import app, flags
 
 from anomaly_jax import train as train_lib
-from anomaly_jax.aco import config, evaluation, pipeline
+from anomaly_jax.aco import config, evaluation, features, pipeline
 from jaxtk import configs, logs
 
 _C = config.AcoConfig()
@@ -31,6 +31,20 @@ for _define, _name, _help in (
     (flags.DEFINE_float, "low_weight", "standardised low bands times this "
      "when training (1: as the mels)"),
     (flags.DEFINE_float, "fa_per_hour", "false-alarm budget of the recall"),
+    (flags.DEFINE_list, "fuse", "scores fused into --score=fused: np, vae, "
+     "gmm_nll, ae, low"),
+    (flags.DEFINE_float, "fuse_quantile", "typical-window quantile of each "
+     "fused score that maps to 1.0"),
+    # The low-frequency pulse-series branch (PulseConfig).
+    (flags.DEFINE_integer, "pulse_decim", "samples averaged into one"),
+    (flags.DEFINE_integer, "pulse_n_fft", "FFT points of the decimated "
+     "signal"),
+    (flags.DEFINE_list, "pulse_band", "lo,hi Hz of the pulses"),
+    (flags.DEFINE_list, "pulse_ref", "lo,hi[,lo,hi...] Hz of the reference "
+     "bands"),
+    (flags.DEFINE_float, "pulse_s", "seconds of one pulse (box mean)"),
+    (flags.DEFINE_float, "period_s", "seconds between pulses (running max)"),
+    (flags.DEFINE_integer, "pulse_count", "periods averaged (odd)"),
     (flags.DEFINE_integer, "top_n", "spectrogram PNGs of the top detections"),
     # Features (MelConfig).
     (flags.DEFINE_integer, "rate", "sample rate of the archive (Hz)"),
@@ -41,6 +55,8 @@ for _define, _name, _help in (
     (flags.DEFINE_list, "low_bands", "Hz edges of bands from a decimated "
      "long-window STFT, for 20 Hz fin pulses (empty: off)"),
     (flags.DEFINE_integer, "context", "frames per window"),
+    (flags.DEFINE_float, "pcen_time_constant", "seconds of PCEN's smoother "
+     "(--frontend=pcen)"),
     (flags.DEFINE_integer, "stride", "frames between windows"),
     (flags.DEFINE_list, "band", "Hz band of the energy baseline"),
     # The detector and its training (DetectorConfig, TrainConfig).
@@ -69,12 +85,14 @@ for _name, _kind, _help in (
     ("score", config.ScoreKey, "detector output ranked as 'ours'"),
     ("engine", config.Engine, "scan in this process or on Beam"),
     ("proposal", train_lib.Proposal, "generator candidates"),
+    ("frontend", None, "per mel band: db (log-mel) or pcen"),
     ("direct_running_mode", config.RunningMode, "DirectRunner worker kind")):
   configs.define_flag(flags.DEFINE_enum, _name, _C, _help,
-                      enum_values=[m.value for m in _kind])
+                      enum_values=list(features.FRONTENDS) if _kind is None
+                      else [m.value for m in _kind])
 
 _LISTS = {"typical_hours": int, "low_bands": float, "band": float,
-          "hidden": int}
+          "hidden": int, "fuse": str, "pulse_band": float, "pulse_ref": float}
 
 
 def config_from_flags() -> config.AcoConfig:
@@ -83,6 +101,9 @@ def config_from_flags() -> config.AcoConfig:
   for name, kind in _LISTS.items():
     if given[name] is not None:
       given[name] = tuple(kind(v) for v in given[name])
+  if given["pulse_ref"] is not None:
+    r = given["pulse_ref"]
+    given["pulse_ref"] = tuple(zip(r[::2], r[1::2]))
   if given["beam_options"] is not None:
     given["beam_options"] = tuple(given["beam_options"])
   return configs.override(_C, **given)

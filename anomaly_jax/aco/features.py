@@ -25,9 +25,12 @@ import librosa
 import numpy as np
 import scipy.signal
 
+from anomaly_jax.aco import pcen
+
 BUCKET = 1 << 20  # samples; signals are zero-padded to a multiple of this
 MEDIAN_STEP = 16  # frames between those the background median uses (0.68 s)
 CHUNK = 128  # frames per step of the STFT loop (a step's arrays stay in cache)
+FRONTENDS = ("db", "pcen")  # MelConfig.frontend
 
 
 @dataclasses.dataclass(frozen=True)
@@ -60,6 +63,10 @@ class MelConfig:
       librosa-equal spectrogram) never has them.
     low_decim, low_n_fft: see ``low_bands``; ``hop`` must be a multiple of
       ``low_decim``.
+    frontend: what the scan's windows hold per mel band: "db" (the log-mel
+      above) or "pcen" (``pcen.pcen`` of the mel powers, librosa's
+      defaults but ``pcen_time_constant``); the low bands stay in dB.
+    pcen_time_constant: seconds of PCEN's smoother.
   """
   rate: int = 24000
   n_fft: int = 2048
@@ -76,6 +83,13 @@ class MelConfig:
   low_bands: tuple = ()
   low_decim: int = 64
   low_n_fft: int = 512
+  frontend: str = "db"
+  pcen_time_constant: float = 0.4
+
+  def __post_init__(self):
+    if self.frontend not in FRONTENDS:
+      raise ValueError(f"frontend={self.frontend!r} is not one of: "
+                       f"{', '.join(FRONTENDS)}")
 
   @property
   def bands(self) -> int:
@@ -243,6 +257,11 @@ def _low_constants(cfg: MelConfig):
 def _file_features(x, cfg, n_valid, mean, std):
   mel_power, band_power = _power(x, cfg)
   db = _to_db(mel_power, cfg)
+  if cfg.frontend == "pcen":
+    n_low = cfg.bands - cfg.n_mels
+    db = db.at[:, n_low:].set(pcen.pcen(
+        mel_power[:, n_low:], sr=cfg.rate, hop_length=cfg.hop,
+        time_constant=cfg.pcen_time_constant))
   e_db = 10.0 * jnp.log10(jnp.maximum(band_power, cfg.amin))
   # Background: median over every MEDIAN_STEP-th valid frame (a full sort of
   # every frame costs as much as the STFT; the subsample's median is as good).

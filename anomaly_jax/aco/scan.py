@@ -19,7 +19,7 @@ from absl import logging
 import numpy as np
 
 from anomaly_jax import detector as det_lib
-from anomaly_jax.aco import features, fmt, reader
+from anomaly_jax.aco import features, fmt, fusion, pulse, reader
 from anomaly_jax.aco.config import ScoreKey
 from anomaly_jax.aco.store import SCORE_KEYS, FileResult, Store
 from jaxtk import configs
@@ -58,15 +58,17 @@ def select_files(paths: list[str], start: dt.datetime | None,
 
 
 def typical_windows(paths: list[str], cfg: features.MelConfig,
-                    per_file: int, seed: int = 0) -> np.ndarray:
+                    per_file: int, seed: int = 0,
+                    low: pulse.PulseConfig | None = None):
   """Unstandardised context windows sampled from typical files.
 
   Returns:
     float32 ``[N, cfg.dim]``, up to ``per_file`` windows from each readable
-    file (damaged files are logged and skipped).
+    file (damaged files are logged and skipped); with ``low``, a pair: the
+    windows and their low-branch scores, float32 ``[N]``.
   """
   rng = np.random.default_rng(seed)
-  out = []
+  out, low_out = [], []
   for p in progress(paths, desc="features (typical)", unit="file",
                     disable=False):
     try:
@@ -75,11 +77,16 @@ def typical_windows(paths: list[str], cfg: features.MelConfig,
       logging.warning("skipped for training: %s", e)
       continue
     win, _ = features.file_features(x, cfg)
-    take = rng.choice(len(win), min(per_file, len(win)), replace=False)
-    out.append(win[np.sort(take)])
+    take = np.sort(rng.choice(len(win), min(per_file, len(win)),
+                              replace=False))
+    out.append(win[take])
+    if low is not None:
+      low_out.append(pulse.file_scores(x, cfg, low)[take])
   if not out:
     raise DataError(os.path.commonpath(paths) if paths else "archive",
                     "no readable typical files to train on")
+  if low is not None:
+    return np.concatenate(out), np.concatenate(low_out)
   return np.concatenate(out)
 
 
@@ -118,12 +125,15 @@ class FileScorer:
     scorer: ``[W, cfg.dim] -> {name: [W]}`` (``Detector.score``).
     score_key: which of the scorer's outputs is "score".
     mean, std: ``[cfg.dim]`` training standardisation.
+    fuse: the training run's fusion (adds the scores "low" and "fused");
+      None: neither.
   """
 
   def __init__(self, cfg: features.MelConfig,
                scorer: Callable[[np.ndarray], dict], score_key: str,
-               mean: np.ndarray, std: np.ndarray):
-    self.cfg, self.scorer = cfg, scorer
+               mean: np.ndarray, std: np.ndarray,
+               fuse: fusion.Fusion | None = None):
+    self.cfg, self.scorer, self.fuse = cfg, scorer, fuse
     self.score_key = configs.choice("score", score_key, ScoreKey).value
     self.mean = np.asarray(mean, np.float32)
     self.std = np.asarray(std, np.float32)
@@ -133,10 +143,16 @@ class FileScorer:
                    score_key: str) -> "FileScorer":
     """The detector (``workdir/detector``) and ``standardize.npz`` that
     ``training.train`` wrote."""
+    fuse = fusion.load(workdir)
+    if fuse is None and score_key in (ScoreKey.LOW, ScoreKey.FUSED,
+                                      "low", "fused"):
+      raise DataError(workdir, f"score={ScoreKey(score_key).value!r} needs "
+                      f"the {fusion.FILE} of a training run with the low "
+                      "branch: retrain (--mode=train) or pick --score=np")
     det = det_lib.Detector.load(os.path.join(workdir, "detector"))
     st = np.load(os.path.join(workdir, "standardize.npz"))
     return cls(cfg, lambda w: det.score(w, batch_size=2048), score_key,
-               st["mean"], st["std"])
+               st["mean"], st["std"], fuse)
 
   def __call__(self, f: Loaded, rel: str) -> FileResult:
     """Scores loaded file ``f`` (stored under its archive-relative ``rel``)."""
@@ -149,6 +165,10 @@ class FileScorer:
     scores = {"score": np.zeros(0)}
     if len(win):
       scores = {k: np.asarray(v) for k, v in self.scorer(win).items()}
+      if self.fuse is not None:
+        scores["low"] = pulse.file_scores(f.samples, self.cfg,
+                                          self.fuse.pulse)
+        scores["fused"] = self.fuse(scores)
       if self.score_key not in scores:
         raise ValueError(f"score={self.score_key!r} is not an output of the "
                          f"detector: {', '.join(sorted(scores))}")

@@ -6,6 +6,7 @@ Writes into the workdir::
                        features.json (its MelConfig) and DONE
   detector_train/      checkpoints of a training run (resumable)
   standardize.npz      mean/std of the training windows (low bands scaled)
+  fusion.json          the fused score's calibration (``fusion.py``)
 """
 import dataclasses
 import json
@@ -16,7 +17,7 @@ from absl import logging
 import numpy as np
 
 from anomaly_jax import detector as det_lib
-from anomaly_jax.aco import features, scan
+from anomaly_jax.aco import features, fusion, scan
 from anomaly_jax.aco.archive import Archive
 from anomaly_jax.aco.config import AcoConfig
 from anomaly_jax.aco.store import Store
@@ -50,7 +51,8 @@ def train(cfg: AcoConfig, arch: Archive) -> det_lib.Detector:
   paths = typical_files(cfg, arch)
   logging.info("training on %d typical files (UTC hours %s)", len(paths),
                cfg.typical_hours)
-  x = scan.typical_windows(paths, cfg.mel, cfg.train_per_file)
+  x, low = scan.typical_windows(paths, cfg.mel, cfg.train_per_file,
+                                low=cfg.pulse)
   mean, std = x.mean(0), x.std(0) + 1e-3
   std = std / features.low_band_scale(cfg.mel, cfg.low_weight)
   x = (x - mean) / std
@@ -62,6 +64,9 @@ def train(cfg: AcoConfig, arch: Archive) -> det_lib.Detector:
   shutil.rmtree(out, ignore_errors=True)
   det.save(out)
   np.savez(os.path.join(cfg.workdir, "standardize.npz"), mean=mean, std=std)
+  typical = {k: np.asarray(v) for k, v in det.score(x).items()}
+  fusion.fit(typical | {"low": low}, cfg.fuse, cfg.fuse_quantile,
+             cfg.pulse).save(cfg.workdir)
   with open(os.path.join(out, "features.json"), "w") as f:
     json.dump(mel_dict(cfg.mel), f, indent=1)
   remove_stale(cfg.workdir)

@@ -16,7 +16,7 @@ from absl import logging
 import numpy as np
 
 from anomaly_jax import detector as det_lib
-from anomaly_jax.aco import features, pipeline, scan, training
+from anomaly_jax.aco import features, fusion, pipeline, scan, training
 from anomaly_jax.aco.archive import Archive
 from anomaly_jax.aco.config import AcoConfig, Mode, ScoreKey
 from anomaly_jax.aco.review import detections as dets_lib
@@ -122,6 +122,8 @@ def retrain(workdir: str, out: str, archive: str,
   shutil.copy(os.path.join(training.detector_dir(workdir), "features.json"),
               dst)
   shutil.copy(os.path.join(workdir, "standardize.npz"), out)
+  if os.path.exists(os.path.join(workdir, fusion.FILE)):
+    shutil.copy(os.path.join(workdir, fusion.FILE), out)
   training.remove_stale(out, keep_labels=False)
   with open(os.path.join(dst, "DONE"), "w") as f:
     f.write("ok\n")

@@ -1,0 +1,79 @@
+"""Fusion of the detector's scores into one: each calibrated on typical
+windows, then the largest.
+
+Each score ``s_k`` (the NP tail's error, the GMM NLL, the low-frequency
+branch, ...) has its own units and spread; on the training run's typical
+windows it is mapped to ``(s_k - median_k) / (q_k - median_k)`` (``q_k``
+its ``quantile``: 1.0 is as unusual as the typical hours' top 1 %), and the
+fused score is the max over k: a window is as anomalous as its most
+anomalous view.  The calibration is fitted once at training and kept in
+the workdir (``fusion.json``, with the low branch's settings), so a scan
+uses the training run's numbers.
+"""
+import dataclasses
+import json
+import os
+
+import numpy as np
+
+from anomaly_jax.aco import pulse
+from jaxtk.errors import DataError
+
+FILE = "fusion.json"
+
+
+@dataclasses.dataclass(frozen=True)
+class Fusion:
+  """A fitted fusion: per score key, (median, scale) on typical windows."""
+  keys: tuple                 # score keys fused
+  median: tuple               # [len(keys)]
+  scale: tuple                # [len(keys)], > 0
+  pulse: pulse.PulseConfig    # the low branch's settings at training
+
+  def __call__(self, scores: dict) -> np.ndarray:
+    """float32 ``[W]``: max over ``keys`` of the calibrated ``scores[k]``
+    (each ``[W]``)."""
+    missing = [k for k in self.keys if k not in scores]
+    if missing:
+      raise ValueError(f"fusion of {self.keys}: no score {missing} among "
+                       f"{sorted(scores)}")
+    return np.max([(np.asarray(scores[k], np.float32) - m) / s
+                   for k, m, s in zip(self.keys, self.median, self.scale)],
+                  axis=0)
+
+  def save(self, workdir: str):
+    with open(os.path.join(workdir, FILE), "w") as f:
+      json.dump({"keys": list(self.keys), "median": list(self.median),
+                 "scale": list(self.scale),
+                 "pulse": dataclasses.asdict(self.pulse)}, f, indent=1)
+
+
+def fit(scores: dict, keys: tuple, quantile: float,
+        pulse_cfg: pulse.PulseConfig) -> Fusion:
+  """The calibration of ``keys`` on typical windows' ``scores`` (``[N]``
+  each; non-finite values left out)."""
+  med, scale = [], []
+  for k in keys:
+    s = np.asarray(scores[k], np.float64)
+    s = s[np.isfinite(s)]
+    m = float(np.median(s))
+    med.append(m)
+    scale.append(max(float(np.quantile(s, quantile)) - m, 1e-6))
+  return Fusion(tuple(keys), tuple(med), tuple(scale), pulse_cfg)
+
+
+def load(workdir: str) -> Fusion | None:
+  """The workdir's fusion (None if the detector was trained without)."""
+  path = os.path.join(workdir, FILE)
+  if not os.path.exists(path):
+    return None
+  try:
+    with open(path) as f:
+      d = json.load(f)
+    p = d["pulse"]
+    cfg = pulse.PulseConfig(**{**p, "pulse_band": tuple(p["pulse_band"]),
+                               "pulse_ref": tuple(tuple(r) for r in p["pulse_ref"])})
+    return Fusion(tuple(d["keys"]), tuple(d["median"]), tuple(d["scale"]),
+                  cfg)
+  except (KeyError, TypeError, ValueError) as e:
+    raise DataError(path, f"not a fusion calibration: {e}") from e
