@@ -35,6 +35,8 @@ for _define, _name, _help in (
      "gmm_nll, ae, low"),
     (flags.DEFINE_float, "fuse_quantile", "typical-window quantile of each "
      "fused score that maps to 1.0"),
+    (flags.DEFINE_integer, "fuse_smooth", "windows each fused detector "
+     "score is averaged over (1: none)"),
     # The low-frequency pulse-series branch (PulseConfig).
     (flags.DEFINE_integer, "pulse_decim", "samples averaged into one"),
     (flags.DEFINE_integer, "pulse_n_fft", "FFT points of the decimated "

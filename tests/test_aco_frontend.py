@@ -102,10 +102,12 @@ def test_pulse_band_powers_against_numpy():
 def test_fusion_calibrates_each_score_and_takes_the_max(tmp_path):
   rng = np.random.default_rng(0)
   typical = {"np": rng.normal(10, 2, 1000), "low": rng.normal(0, 0.5, 1000)}
-  f = fusion.fit(typical, ("np", "low"), 0.99, PULSE)
+  files = [{k: v[:600] for k, v in typical.items()},
+           {k: v[600:] for k, v in typical.items()}]
+  f = fusion.fit(files, ("np", "low"), 0.99, PULSE)
   np.testing.assert_allclose(f.median, [np.median(typical["np"]),
                                         np.median(typical["low"])])
-  fused = f({"np": typical["np"], "low": typical["low"]})
+  fused = f(typical)
   # Each calibrated score is 1.0 at its own 99th percentile.
   cal_np = (typical["np"] - f.median[0]) / f.scale[0]
   assert abs(np.quantile(cal_np, 0.99) - 1.0) < 1e-6
@@ -117,3 +119,9 @@ def test_fusion_calibrates_each_score_and_takes_the_max(tmp_path):
   assert fusion.load(str(tmp_path / "none")) is None
   with pytest.raises(ValueError, match="gmm_nll"):
     f({"np": typical["np"], "gmm_nll": typical["low"]})
+  # Smoothing: the detector's scores averaged over 3 windows of each file,
+  # the low branch's left alone; by hand for one window.
+  f3 = fusion.fit(files, ("np", "low"), 0.99, PULSE, smooth=3)
+  got = f3({"np": np.array([0.0, 3.0, 6.0]), "low": np.full(3, -9.0)})
+  assert got[1] == np.float32((3.0 - f3.median[0]) / f3.scale[0])
+  assert got[0] == np.float32((1.0 - f3.median[0]) / f3.scale[0])

@@ -99,6 +99,7 @@ class AcoConfig:
   fa_per_hour: float = 1.0      # false-alarm budget of the recall figure
   fuse: tuple = ("np", "low")   # scores fused into "fused" (FUSABLE)
   fuse_quantile: float = 0.99   # typical-window quantile that maps to 1.0
+  fuse_smooth: int = 3          # windows the fused detector scores average
   top_n: int = 8                # spectrogram PNGs of the top detections
   mel: features.MelConfig = MEL
   detector: det_lib.DetectorConfig = DETECTOR
@@ -114,6 +115,8 @@ class AcoConfig:
       configs.choice("fuse", k, FUSABLE)
     if not self.fuse:
       raise ValueError(f"fuse is empty: name some of {', '.join(FUSABLE)}")
+    if self.fuse_smooth < 1:
+      raise ValueError(f"fuse_smooth={self.fuse_smooth} must be >= 1")
     if not 0.5 < self.fuse_quantile < 1:
       raise ValueError(f"fuse_quantile={self.fuse_quantile} must be in "
                        "(0.5, 1)")

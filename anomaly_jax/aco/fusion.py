@@ -1,10 +1,14 @@
-"""Fusion of the detector's scores into one: each calibrated on typical
-windows, then the largest.
+"""Fusion of the detector's scores into one: each smoothed, calibrated on
+typical windows, then the largest.
 
 Each score ``s_k`` (the NP tail's error, the GMM NLL, the low-frequency
-branch, ...) has its own units and spread; on the training run's typical
-windows it is mapped to ``(s_k - median_k) / (q_k - median_k)`` (``q_k``
-its ``quantile``: 1.0 is as unusual as the typical hours' top 1 %), and the
+branch, ...) has its own units and spread.  The detector's scores (all but
+"low", which integrates over a pulse series itself) are first averaged
+over ``smooth`` consecutive windows of a file (3: 0.51 s, a longer context
+than one 0.21 s window; a lone window's spike is noise more often than an
+event, which lasts seconds).  On the training run's typical files each is
+then mapped to ``(s_k - median_k) / (q_k - median_k)`` (``q_k`` its
+``quantile``: 1.0 is as unusual as the typical hours' top 1 %), and the
 fused score is the max over k: a window is as anomalous as its most
 anomalous view.  The calibration is fitted once at training and kept in
 the workdir (``fusion.json``, with the low branch's settings), so a scan
@@ -29,37 +33,58 @@ class Fusion:
   median: tuple               # [len(keys)]
   scale: tuple                # [len(keys)], > 0
   pulse: pulse.PulseConfig    # the low branch's settings at training
+  smooth: int = 1             # windows averaged (all keys but "low")
 
   def __call__(self, scores: dict) -> np.ndarray:
     """float32 ``[W]``: max over ``keys`` of the calibrated ``scores[k]``
-    (each ``[W]``)."""
+    (each ``[W]``, the windows of one file in order)."""
     missing = [k for k in self.keys if k not in scores]
     if missing:
       raise ValueError(f"fusion of {self.keys}: no score {missing} among "
                        f"{sorted(scores)}")
-    return np.max([(np.asarray(scores[k], np.float32) - m) / s
+    return np.max([(smoothed(scores[k], self.smooth if k != "low" else 1)
+                    - m) / s
                    for k, m, s in zip(self.keys, self.median, self.scale)],
-                  axis=0)
+                  axis=0).astype(np.float32)
 
   def save(self, workdir: str):
     with open(os.path.join(workdir, FILE), "w") as f:
       json.dump({"keys": list(self.keys), "median": list(self.median),
-                 "scale": list(self.scale),
+                 "scale": list(self.scale), "smooth": self.smooth,
                  "pulse": dataclasses.asdict(self.pulse)}, f, indent=1)
 
 
-def fit(scores: dict, keys: tuple, quantile: float,
-        pulse_cfg: pulse.PulseConfig) -> Fusion:
-  """The calibration of ``keys`` on typical windows' ``scores`` (``[N]``
-  each; non-finite values left out)."""
+def smoothed(s: np.ndarray, n: int) -> np.ndarray:
+  """float64 ``[W]``: the mean of ``s`` (``[W]``) over ``n`` windows
+  centred on each (the edges repeated)."""
+  s = np.asarray(s, np.float64)
+  if n <= 1 or not s.size:
+    return s
+  c = np.concatenate([[0.0], np.cumsum(
+      np.pad(s, (n // 2, n - 1 - n // 2), mode="edge"))])
+  return (c[n:] - c[:-n]) / n
+
+
+def fit(files: list[dict], keys: tuple, quantile: float,
+        pulse_cfg: pulse.PulseConfig, smooth: int = 1) -> Fusion:
+  """The calibration of ``keys`` on typical files' ``scores``.
+
+  Args:
+    files: per typical file, ``{key: [W]}`` its windows' scores in order.
+    keys: the scores fused.
+    quantile: the typical quantile that maps to 1.0.
+    pulse_cfg: the low branch's settings (kept with the calibration).
+    smooth: windows averaged (``Fusion.smooth``).
+  """
   med, scale = [], []
   for k in keys:
-    s = np.asarray(scores[k], np.float64)
+    s = np.concatenate([smoothed(f[k], smooth if k != "low" else 1)
+                        for f in files])
     s = s[np.isfinite(s)]
     m = float(np.median(s))
     med.append(m)
     scale.append(max(float(np.quantile(s, quantile)) - m, 1e-6))
-  return Fusion(tuple(keys), tuple(med), tuple(scale), pulse_cfg)
+  return Fusion(tuple(keys), tuple(med), tuple(scale), pulse_cfg, smooth)
 
 
 def load(workdir: str) -> Fusion | None:
@@ -74,6 +99,6 @@ def load(workdir: str) -> Fusion | None:
     cfg = pulse.PulseConfig(**{**p, "pulse_band": tuple(p["pulse_band"]),
                                "pulse_ref": tuple(tuple(r) for r in p["pulse_ref"])})
     return Fusion(tuple(d["keys"]), tuple(d["median"]), tuple(d["scale"]),
-                  cfg)
+                  cfg, int(d["smooth"]))
   except (KeyError, TypeError, ValueError) as e:
     raise DataError(path, f"not a fusion calibration: {e}") from e

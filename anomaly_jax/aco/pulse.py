@@ -150,7 +150,7 @@ def series(c: jnp.ndarray, fps: float, cfg: PulseConfig) -> jnp.ndarray:
 def _scores(y, n_valid, mel, cfg):
   db = band_db(y, mel, cfg)
   # Windows wholly inside the signal (``mel.n_windows(n_valid)``).
-  inner = (n_valid - mel.n_fft // 2) // mel.hop - mel.first_frame + 1
+  inner = (n_valid - mel.half_span) // mel.hop - mel.first_frame + 1
   valid = jnp.arange(db.shape[0]) < (inner - mel.context) // mel.stride + 1
   sub = jnp.where(valid[:, None], db, jnp.nan)[::MEDIAN_STEP]
   db = db - jnp.nanmedian(sub, axis=0)

@@ -64,11 +64,12 @@ def typical_windows(paths: list[str], cfg: features.MelConfig,
 
   Returns:
     float32 ``[N, cfg.dim]``, up to ``per_file`` windows from each readable
-    file (damaged files are logged and skipped); with ``low``, a pair: the
-    windows and their low-branch scores, float32 ``[N]``.
+    file (damaged files are logged and skipped); with ``low``, a triple:
+    those windows, and per readable file all its windows (``[W, cfg.dim]``)
+    and their low-branch scores (``[W]``), for ``fusion.fit``.
   """
   rng = np.random.default_rng(seed)
-  out, low_out = [], []
+  out, whole, low_out = [], [], []
   for p in progress(paths, desc="features (typical)", unit="file",
                     disable=False):
     try:
@@ -81,12 +82,13 @@ def typical_windows(paths: list[str], cfg: features.MelConfig,
                               replace=False))
     out.append(win[take])
     if low is not None:
-      low_out.append(pulse.file_scores(x, cfg, low)[take])
+      whole.append(win)
+      low_out.append(pulse.file_scores(x, cfg, low))
   if not out:
     raise DataError(os.path.commonpath(paths) if paths else "archive",
                     "no readable typical files to train on")
   if low is not None:
-    return np.concatenate(out), np.concatenate(low_out)
+    return np.concatenate(out), whole, low_out
   return np.concatenate(out)
 
 

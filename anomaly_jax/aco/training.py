@@ -51,8 +51,8 @@ def train(cfg: AcoConfig, arch: Archive) -> det_lib.Detector:
   paths = typical_files(cfg, arch)
   logging.info("training on %d typical files (UTC hours %s)", len(paths),
                cfg.typical_hours)
-  x, low = scan.typical_windows(paths, cfg.mel, cfg.train_per_file,
-                                low=cfg.pulse)
+  x, whole, low = scan.typical_windows(paths, cfg.mel, cfg.train_per_file,
+                                       low=cfg.pulse)
   mean, std = x.mean(0), x.std(0) + 1e-3
   std = std / features.low_band_scale(cfg.mel, cfg.low_weight)
   x = (x - mean) / std
@@ -64,9 +64,11 @@ def train(cfg: AcoConfig, arch: Archive) -> det_lib.Detector:
   shutil.rmtree(out, ignore_errors=True)
   det.save(out)
   np.savez(os.path.join(cfg.workdir, "standardize.npz"), mean=mean, std=std)
-  typical = {k: np.asarray(v) for k, v in det.score(x).items()}
-  fusion.fit(typical | {"low": low}, cfg.fuse, cfg.fuse_quantile,
-             cfg.pulse).save(cfg.workdir)
+  typical = [{k: np.asarray(v) for k, v in det.score(
+      (w - mean) / std, batch_size=2048).items()} | {"low": s}
+             for w, s in zip(whole, low) if len(w)]
+  fusion.fit(typical, cfg.fuse, cfg.fuse_quantile, cfg.pulse,
+             cfg.fuse_smooth).save(cfg.workdir)
   with open(os.path.join(out, "features.json"), "w") as f:
     json.dump(mel_dict(cfg.mel), f, indent=1)
   remove_stale(cfg.workdir)
