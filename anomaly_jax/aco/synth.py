@@ -20,6 +20,11 @@ are faint.  ``events.csv`` lists them (file, start, end, kind, snr_db,
 recorded), ship passages too (kind ``ship``: scenery, not planted events;
 the evaluation does not count them, see ``evaluation.summarize``).
 
+Another mix for held-out tests (``synth --snr_db LO HI --ships_per_block N
+--noise pink``, ``experiments/aco_heldout.py``): the SNR range, the ship
+passages per block and the noise colour (``Noise``) are fields of
+``SynthConfig``.
+
 Damage, on purpose: one file truncated mid-record, one with a sample width
 of 0 in a record header, one whose header clock is 90 s off its name, and
 the 20:00 hour of 2016-12-01 continues into a missing hour (21:00-22:00,
@@ -29,6 +34,7 @@ its events have ``recorded=0``).  Evening blocks are 24-bit, morning blocks
 import csv
 import dataclasses
 import datetime as dt
+import enum
 import json
 import os
 import shutil
@@ -37,9 +43,18 @@ import numpy as np
 import scipy.signal
 
 from anomaly_jax.aco import fmt, writer
+from jaxtk import configs
 from jaxtk.progress import progress
 
 KINDS = ("humpback", "fin", "minke", "clicks")
+
+
+class Noise(str, enum.Enum):
+  """Colour of the ambient noise (its spectral level, before the white
+  floor; all three equal at ``NOISE_CORNER``)."""
+  RED = "red"      # flat below NOISE_CORNER, -6 dB/octave above (1st order)
+  PINK = "pink"    # -3 dB/octave (1/f) from PINK_LOW Hz up
+  WHITE = "white"  # flat
 
 
 @dataclasses.dataclass(frozen=True)
@@ -55,8 +70,10 @@ class SynthConfig:
     events_per_hour: (evening, day) mean planted events per hour.
     ships_per_block: mean ship passages per block.
     file_seconds: nominal length of each file.
-    snr_db: range of the events' in-band SNR.
+    snr_db: range (low, high) of the events' in-band SNR, dB.
     damage: plant the damaged files and the missing hour.
+    noise: colour of the ambient noise (``Noise``); the events' SNR is
+      measured against it, so their levels follow it.
   """
   seed: int = 0
   first_day: str = "2016-11-30"
@@ -69,6 +86,18 @@ class SynthConfig:
   file_seconds: int = 300
   snr_db: tuple = (0.0, 16.0)
   damage: bool = True
+  noise: Noise = Noise.RED
+
+  def __post_init__(self):
+    object.__setattr__(self, "noise", configs.choice("noise", self.noise,
+                                                     Noise))
+    object.__setattr__(self, "snr_db", tuple(float(v) for v in self.snr_db))
+    if len(self.snr_db) != 2 or not self.snr_db[0] <= self.snr_db[1]:
+      raise ValueError(f"snr_db={self.snr_db}: expected (low, high) dB with "
+                       "low <= high")
+    if not 0 <= self.ships_per_block <= 20:
+      raise ValueError(f"ships_per_block={self.ships_per_block}: expected "
+                       "0..20 passages per block")
 
   def schedule(self):
     """[(start datetime, bits)] of every planned file (damage aside)."""
@@ -88,6 +117,7 @@ class SynthConfig:
 NOISE_CORNER = 150.0   # Hz, corner of the red (1st-order low-pass) part
 NOISE_STD = 0.006      # full scale, the red part at 0 dB "weather"
 FLOOR_STD = 0.0008     # full scale, the white floor
+PINK_LOW = 5.0         # Hz: pink noise is flat below (no infinite DC)
 
 
 def _weather_db(t_abs: np.ndarray) -> np.ndarray:
@@ -97,21 +127,37 @@ def _weather_db(t_abs: np.ndarray) -> np.ndarray:
       2 * np.pi * h / 7.3 + 1.0)
 
 
-def _band_noise_power(f, bw, rate):
-  """Noise power (full scale^2, 0 dB weather) in [f - bw/2, f + bw/2]."""
+def _level(f, rate, noise: Noise = Noise.RED):
+  """Spectral level of the coloured part at ``f`` Hz: the variance of a
+  white noise with that spectrum (full scale^2, 0 dB weather)."""
   a = np.exp(-2 * np.pi * NOISE_CORNER / rate)
-  w = 2 * np.pi * f / rate
-  h2 = (1 - a) ** 2 / (1 - 2 * a * np.cos(w) + a * a)
-  red = NOISE_STD ** 2 * (1 + a) / (1 - a)  # white std that gives NOISE_STD
-  return 2.0 * bw / rate * (red * h2 + FLOOR_STD ** 2)
+
+  def red(f):
+    h2 = (1 - a) ** 2 / (1 - 2 * a * np.cos(2 * np.pi * f / rate) + a * a)
+    return NOISE_STD ** 2 * (1 + a) / (1 - a) * h2
+
+  if noise == Noise.RED:
+    return red(f)
+  if noise == Noise.PINK:
+    return red(NOISE_CORNER) * NOISE_CORNER / np.maximum(f, PINK_LOW)
+  return red(NOISE_CORNER) * np.ones_like(np.asarray(f, float))
 
 
-def _ambient(rng, n, t_abs0, rate):
-  a = np.float32(np.exp(-2 * np.pi * NOISE_CORNER / rate))
+def _band_noise_power(f, bw, rate, noise: Noise = Noise.RED):
+  """Noise power (full scale^2, 0 dB weather) in [f - bw/2, f + bw/2]."""
+  return 2.0 * bw / rate * (_level(f, rate, noise) + FLOOR_STD ** 2)
+
+
+def _ambient(rng, n, t_abs0, rate, noise: Noise = Noise.RED):
   white = rng.standard_normal(n, np.float32)
-  red = scipy.signal.lfilter(np.array([1 - a], np.float32),
-                             np.array([1, -a], np.float32), white)
-  red *= np.float32(NOISE_STD / np.sqrt((1 - a) / (1 + a)))
+  if noise == Noise.RED:  # a 1st-order low-pass (the embedded archive's)
+    a = np.float32(np.exp(-2 * np.pi * NOISE_CORNER / rate))
+    red = scipy.signal.lfilter(np.array([1 - a], np.float32),
+                               np.array([1, -a], np.float32), white)
+    red *= np.float32(NOISE_STD / np.sqrt((1 - a) / (1 + a)))
+  else:  # white noise shaped in frequency to the spectral level
+    shape = np.sqrt(_level(np.fft.rfftfreq(n, 1.0 / rate), rate, noise))
+    red = np.fft.irfft(np.fft.rfft(white) * shape, n).astype(np.float32)
   red += FLOOR_STD * rng.standard_normal(n, np.float32)
   gain = _slow(n, rate, lambda t: 10 ** (_weather_db(t_abs0 + t) / 20))
   return red * gain
@@ -160,13 +206,16 @@ def _plan(cfg: SynthConfig, rng, t0: float, seconds: float, hour: int):
   return sorted(events, key=lambda e: e["start"])
 
 
-def _tone_amp(snr_db, f, rate, bw=None):
+def _tone_amp(snr_db, f, rate, bw=None, noise: Noise = Noise.RED):
   bw = max(40.0, f / 4) if bw is None else bw
-  return np.sqrt(2 * _band_noise_power(f, bw, rate)) * 10 ** (snr_db / 20)
+  return np.sqrt(2 * _band_noise_power(f, bw, rate, noise)) * 10 ** (
+      snr_db / 20)
 
 
-def _render(e, t: np.ndarray, rate: int) -> np.ndarray:
-  """The event's waveform at absolute times ``t`` (float64 s)."""
+def _render(e, t: np.ndarray, rate: int,
+            noise: Noise = Noise.RED) -> np.ndarray:
+  """The event's waveform at absolute times ``t`` (float64 s), its level
+  set against ``noise``."""
   rng = np.random.default_rng(e["seed"])
   u = t - e["start"]
   d = e["end"] - e["start"]
@@ -182,7 +231,8 @@ def _render(e, t: np.ndarray, rate: int) -> np.ndarray:
     prev, cur = np.zeros_like(th), np.sin(th)
     out = np.zeros(t.size, np.float32)
     for k in range(1, 9):
-      out += np.float32(_tone_amp(e["snr"] - 2 * k, f * k, rate)) * cur
+      amp = _tone_amp(e["snr"] - 2 * k, f * k, rate, noise=noise)
+      out += np.float32(amp) * cur
       prev, cur = cur, c2 * cur - prev
     bb = rng.standard_normal(t.size, np.float32)
     bb = scipy.signal.lfilter(np.float32([1]), np.float32([1, -0.9]), bb)
@@ -202,7 +252,8 @@ def _render(e, t: np.ndarray, rate: int) -> np.ndarray:
       ph = 2 * np.pi * (f0 * v[on] + (f1 - f0) * v[on] ** 2 / (2 * ud))
       env = np.sin(np.pi * v[on] / ud) ** 2
       for h in (1, 2, 3):
-        amp = _tone_amp(e["snr"] - 6 * (h - 1), f.mean() * h, rate)
+        amp = _tone_amp(e["snr"] - 6 * (h - 1), f.mean() * h, rate,
+                        noise=noise)
         out[on] += amp * env * np.sin(h * ph) * (f * h < 4000)
     return out
   if e["kind"] == "fin":
@@ -210,7 +261,7 @@ def _render(e, t: np.ndarray, rate: int) -> np.ndarray:
       v = u - s
       on = (v >= 0) & (v < 1.0)
       ph = 2 * np.pi * (23 * v[on] - 2.5 * v[on] ** 2)  # 23 -> 18 Hz
-      out[on] += _tone_amp(e["snr"], 20.0, rate, bw=12.0) * np.sin(
+      out[on] += _tone_amp(e["snr"], 20.0, rate, 12.0, noise) * np.sin(
           np.pi * v[on]) ** 2 * np.sin(ph)
     return out
   if e["kind"] == "minke":
@@ -219,12 +270,13 @@ def _render(e, t: np.ndarray, rate: int) -> np.ndarray:
     env = np.minimum(v / 0.05, 1) * np.exp(-v / (2 * d)) * (v < d - 0.1)
     carrier = np.sin(2 * np.pi * (1350 * v + 40 * v ** 2))
     pulse = 0.5 * (1 + np.cos(2 * np.pi * 92 * v))
-    out[on] = _tone_amp(e["snr"], 1400, rate) * 1.5 * env * carrier * pulse
+    amp = _tone_amp(e["snr"], 1400, rate, noise=noise)
+    out[on] = amp * 1.5 * env * carrier * pulse
     return out
   # Click train: clicks of ~0.2 ms at 6-11 kHz (at 24 kHz) every 0.1-0.6 s.
   ici = rng.uniform(0.1, 0.6)
   fc = rng.uniform(0.25, 0.45) * rate
-  amp = np.sqrt(2 * _band_noise_power(fc, fc / 3, rate)) * 10 ** (
+  amp = np.sqrt(2 * _band_noise_power(fc, fc / 3, rate, noise)) * 10 ** (
       e["snr"] / 20) * 30
   for s in np.arange(0.05, d, ici):
     v = u - s
@@ -269,7 +321,7 @@ def build(basedir: str, cfg: SynthConfig = SynthConfig()) -> str:
     t_abs0 = (start - epoch).total_seconds()
     n = -(-cfg.file_seconds * cfg.rate // 4096) * 4096  # whole records
     frng = np.random.default_rng([cfg.seed, int(t_abs0)])
-    x = _ambient(frng, n, t_abs0, cfg.rate)
+    x = _ambient(frng, n, t_abs0, cfg.rate, cfg.noise)
     x += _swell(n, t_abs0, cfg.rate, start.toordinal())
     t_end = t_abs0 + n / cfg.rate
     for e in events:
@@ -277,7 +329,7 @@ def build(basedir: str, cfg: SynthConfig = SynthConfig()) -> str:
         lo = max(0, int((e["start"] - t_abs0) * cfg.rate))
         hi = min(n, int(np.ceil((e["end"] - t_abs0) * cfg.rate)))
         t = t_abs0 + np.arange(lo, hi) / cfg.rate
-        x[lo:hi] += _render(e, t, cfg.rate).astype(np.float32)
+        x[lo:hi] += _render(e, t, cfg.rate, cfg.noise).astype(np.float32)
     full = (1 << (bits - 1)) - 1
     counts = np.clip(np.round(x * (full + 1)), -full - 1, full)
     path = writer.write_file(tmp, start, counts.astype(np.int32), bits=bits,
@@ -342,7 +394,20 @@ def _write_events(tmp, cfg, events, written):
 
 
 def _cfg_json(cfg):
-  return json.loads(json.dumps(dataclasses.asdict(cfg)))
+  """The config as JSON; ``noise`` (added later) only when not red, so the
+  manifests of archives built before it still match their config."""
+  d = json.loads(json.dumps(dataclasses.asdict(cfg)))
+  if cfg.noise == Noise.RED:
+    del d["noise"]
+  return d
+
+
+def mix(seed: int = 0, snr_db=None, ships_per_block=None,
+        noise=None) -> SynthConfig:
+  """``SynthConfig`` of ``seed`` with the mix options that are not None."""
+  given = dict(snr_db=snr_db, ships_per_block=ships_per_block, noise=noise)
+  return SynthConfig(seed=seed, **{k: v for k, v in given.items()
+                                   if v is not None})
 
 
 def default_dir() -> str:
