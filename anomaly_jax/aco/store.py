@@ -24,7 +24,7 @@ import time
 
 import numpy as np
 
-SCORE_KEYS = ("score", "energy", "vae", "np", "gmm_nll", "ae")
+SCORE_KEYS = ("score", "energy", "vae", "np", "gmm_nll", "ae", "pcen")
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS files (
@@ -40,6 +40,7 @@ CREATE TABLE IF NOT EXISTS files (
 CREATE TABLE IF NOT EXISTS windows (
   path TEXT, idx INTEGER, t REAL,  -- t: Unix seconds of the window centre
   score REAL, energy REAL, vae REAL, np REAL, gmm_nll REAL, ae REAL,
+  pcen REAL,               -- the PCEN peer detector (peer.py)
   PRIMARY KEY (path, idx));
 CREATE INDEX IF NOT EXISTS windows_t ON windows (t);
 CREATE TABLE IF NOT EXISTS detections (
@@ -81,6 +82,10 @@ class Store:
     os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
     self.db = sqlite3.connect(path, timeout=60.0)
     self.db.executescript(_SCHEMA)
+    have = {r[1] for r in self.db.execute("PRAGMA table_info(windows)")}
+    for k in SCORE_KEYS:  # an index written before the column existed
+      if k not in have:
+        self.db.execute(f"ALTER TABLE windows ADD COLUMN {k} REAL")
     self.db.commit()
 
   def done(self) -> set[str]:
@@ -99,7 +104,8 @@ class Store:
     with self.db:
       self.db.execute("DELETE FROM windows WHERE path = ?", (r.path,))
       self.db.executemany(
-          "INSERT INTO windows VALUES (?,?,?,?,?,?,?,?,?)",
+          f"INSERT INTO windows (path, idx, t, {', '.join(SCORE_KEYS)}) "
+          f"VALUES ({', '.join('?' * (3 + len(SCORE_KEYS)))})",
           [tuple(None if isinstance(v, float) and v != v else v for v in row)
            for row in rows])
       self.db.execute(
