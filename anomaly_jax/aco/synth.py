@@ -338,7 +338,7 @@ def build(basedir: str, cfg: SynthConfig = SynthConfig()) -> str:
     written.append((start, damaged.get(start)))
   _write_events(tmp, cfg, events, written)
   with open(os.path.join(tmp, "manifest.json"), "w") as f:
-    json.dump({"config": _cfg_json(cfg), "files": len(written),
+    json.dump({"config": config_json(cfg), "files": len(written),
                "damaged": {str(k): v for k, v in damaged.items()}}, f,
               indent=1)
   shutil.rmtree(basedir, ignore_errors=True)
@@ -393,7 +393,7 @@ def _write_events(tmp, cfg, events, written):
                   f"{e['snr']:.1f}", int(over)])
 
 
-def _cfg_json(cfg):
+def config_json(cfg):
   """The config as JSON; ``noise`` (added later) only when not red, so the
   manifests of archives built before it still match their config."""
   d = json.loads(json.dumps(dataclasses.asdict(cfg)))
@@ -425,7 +425,7 @@ def ensure_archive(basedir: str | None = None,
   man = os.path.join(basedir, "manifest.json")
   if os.path.exists(man):
     with open(man) as f:
-      if json.load(f).get("config") == _cfg_json(cfg):
+      if json.load(f).get("config") == config_json(cfg):
         return basedir
   return build(basedir, cfg)
 
