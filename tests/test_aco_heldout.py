@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 import scipy.signal
 
+from anomaly_jax import detector as det_lib
 from anomaly_jax.aco import config, features, heldout, peer, synth
 from jaxtk import configs
 
@@ -86,7 +87,13 @@ def test_mix_options_are_validated_and_respected(tmp_path):
   assert synth.config_json(cfg)["noise"] == "pink"
 
 
-def test_heldout_table_end_to_end_on_tiny_archives(tmp_path):
+def test_heldout_table_end_to_end_on_tiny_archives(tmp_path, monkeypatch):
+  # An untrained detector: training is tested elsewhere, and its compile
+  # would cost most of this test.
+  trained = []
+  monkeypatch.setattr(det_lib, "train_detector", lambda x, cfg, **_: (
+      trained.append(len(x)) or det_lib.Detector(cfg, det_lib._untrained(
+          cfg))))  # pylint: disable=protected-access
   seed0 = synth.build(str(tmp_path / "seed0"), TINY)
   cfg = configs.override(
       config.AcoConfig(archive=seed0, workdir=str(tmp_path / "run"), mel=MEL),
@@ -108,6 +115,7 @@ def test_heldout_table_end_to_end_on_tiny_archives(tmp_path):
   assert "| mix-seed2 | pcen (peer) |" in md and "| worst (held-out) |" in md
   # A second run resumes: nothing is built or scanned again.
   again = heldout.run(cfg, str(tmp_path / "root"), arch)
+  assert len(trained) == 1  # trained once, on seed 0's typical hour
   assert json.dumps(again["archives"]) == json.dumps(out["archives"])
   assert again["scans"]["mix-seed2"]["scanned"] == 0
   assert again["scans"]["mix-seed2"]["skipped"] == 3
