@@ -40,6 +40,7 @@ import os
 import shutil
 
 import numpy as np
+import scipy.fft
 import scipy.signal
 
 from anomaly_jax.aco import fmt, writer
@@ -155,9 +156,12 @@ def _ambient(rng, n, t_abs0, rate, noise: Noise = Noise.RED):
     red = scipy.signal.lfilter(np.array([1 - a], np.float32),
                                np.array([1, -a], np.float32), white)
     red *= np.float32(NOISE_STD / np.sqrt((1 - a) / (1 + a)))
-  else:  # white noise shaped in frequency to the spectral level
-    shape = np.sqrt(_level(np.fft.rfftfreq(n, 1.0 / rate), rate, noise))
-    red = np.fft.irfft(np.fft.rfft(white) * shape, n).astype(np.float32)
+  else:  # white noise shaped in frequency to the spectral level (float32,
+    # a fast FFT length: 7.2 M samples have a factor 293)
+    m = scipy.fft.next_fast_len(n, real=True)
+    shape = np.sqrt(_level(np.fft.rfftfreq(m, 1.0 / rate), rate, noise))
+    red = scipy.fft.irfft(scipy.fft.rfft(white, m) * shape.astype(
+        np.float32), m)[:n]
   red += FLOOR_STD * rng.standard_normal(n, np.float32)
   gain = _slow(n, rate, lambda t: 10 ** (_weather_db(t_abs0 + t) / 20))
   return red * gain
