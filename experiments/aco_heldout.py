@@ -17,7 +17,7 @@ import os
 
 from absl import app, flags
 
-from anomaly_jax.aco import config_flags, heldout, synth
+from anomaly_jax.aco import config_flags, heldout, ocean, synth
 from jaxtk import logs
 
 config_flags.define_config_flags()
@@ -33,7 +33,7 @@ flags.DEFINE_list("mix_snr_db", [str(v) for v in heldout.MIX["snr_db"]],
 flags.DEFINE_float("mix_ships_per_block", heldout.MIX["ships_per_block"],
                    "its mean ship passages per block")
 flags.DEFINE_enum("mix_noise", heldout.MIX["noise"].value,
-                  [n.value for n in synth.Noise], "its noise colour")
+                  [n.value for n in ocean.Noise], "its noise colour")
 F = flags.FLAGS
 
 

@@ -9,7 +9,7 @@ import pytest
 import scipy.signal
 
 from anomaly_jax import detector as det_lib
-from anomaly_jax.aco import config, features, heldout, peer, synth
+from anomaly_jax.aco import config, features, heldout, ocean, peer, synth
 from jaxtk import configs
 
 TINY = synth.SynthConfig(rate=8000, file_seconds=60, n_days=1,
@@ -52,10 +52,10 @@ def test_peer_equals_a_direct_librosa_computation():
                                          ("white", 0.0)])
 def test_noise_colour_slope_and_level(noise, slope):
   rate, n = 24000, 1 << 18
-  x = synth._ambient(np.random.default_rng(1), n, 0.0, rate,
-                     synth.Noise(noise))
+  x = ocean.ambient(np.random.default_rng(1), n, 0.0, rate,
+                     ocean.Noise(noise))
   f, psd = scipy.signal.welch(x, rate, nperseg=4096)
-  gain2 = 10 ** (synth._weather_db(np.array([5.0]))[0] / 10)
+  gain2 = 10 ** (ocean.weather_db(np.array([5.0]))[0] / 10)
   band = (f > 400) & (f < 1500)
   fit = np.polyfit(np.log10(f[band]), np.log10(psd[band]), 1)[0]
   assert abs(fit - slope) < 0.2, fit
@@ -63,7 +63,7 @@ def test_noise_colour_slope_and_level(noise, slope):
   for fc in (100.0, 1000.0):
     sel = (f >= fc - 50) & (f < fc + 50)
     measured = psd[sel].sum() * (f[1] - f[0])
-    want = synth._band_noise_power(fc, 100.0, rate, synth.Noise(noise))
+    want = ocean.band_noise_power(fc, 100.0, rate, ocean.Noise(noise))
     assert abs(np.log10(measured / (want * gain2))) < 0.06  # 0.6 dB
 
 

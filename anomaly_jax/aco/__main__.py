@@ -15,7 +15,7 @@ import argparse
 import datetime as dt
 import sys
 
-from anomaly_jax.aco import archive, reader, synth
+from anomaly_jax.aco import archive, ocean, reader, synth
 from anomaly_jax.aco.review import cli as review_cli
 from jaxtk.errors import DataError
 
@@ -32,7 +32,7 @@ def main(argv=None) -> int:
                  f"{' '.join(map(str, synth.SynthConfig.snr_db))})")
   s.add_argument("--ships_per_block", type=float, help="mean ship passages "
                  f"per block (default {synth.SynthConfig.ships_per_block})")
-  s.add_argument("--noise", choices=[n.value for n in synth.Noise],
+  s.add_argument("--noise", choices=[n.value for n in ocean.Noise],
                  help="ambient noise colour (default red)")
   i = sub.add_parser("info", help="decode files and print what is in them")
   i.add_argument("files", nargs="+")

@@ -19,14 +19,15 @@ import os
 from absl import logging
 import numpy as np
 
-from anomaly_jax.aco import evaluation, pipeline, scan, synth, training
+from anomaly_jax.aco import (evaluation, ocean, pipeline, scan, synth,
+                             training)
 from anomaly_jax.aco.archive import Archive
 from anomaly_jax.aco.config import AcoConfig, Mode
 from anomaly_jax.aco.store import Store
 
 # The held-out mix: lower SNRs, three times the ships, pink noise (more
 # noise above the red spectrum's 150 Hz corner, less below).
-MIX = dict(snr_db=(-3.0, 10.0), ships_per_block=2.0, noise=synth.Noise.PINK)
+MIX = dict(snr_db=(-3.0, 10.0), ships_per_block=2.0, noise=ocean.Noise.PINK)
 KINDS = ("clicks", "fin", "humpback", "minke")
 DEFAULT = "seed 0 (default)"  # the row of the archive the choices were made on
 

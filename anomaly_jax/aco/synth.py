@@ -22,7 +22,7 @@ the evaluation does not count them, see ``evaluation.summarize``).
 
 Another mix for held-out tests (``synth --snr_db LO HI --ships_per_block N
 --noise pink``, ``experiments/aco_heldout.py``): the SNR range, the ship
-passages per block and the noise colour (``Noise``) are fields of
+passages per block and the noise colour (``ocean.Noise``) are fields of
 ``SynthConfig``.
 
 Damage, on purpose: one file truncated mid-record, one with a sample width
@@ -34,28 +34,19 @@ its events have ``recorded=0``).  Evening blocks are 24-bit, morning blocks
 import csv
 import dataclasses
 import datetime as dt
-import enum
+import fcntl
 import json
 import os
 import shutil
 
 import numpy as np
-import scipy.fft
 import scipy.signal
 
-from anomaly_jax.aco import fmt, writer
+from anomaly_jax.aco import fmt, ocean, writer
 from jaxtk import configs
 from jaxtk.progress import progress
 
 KINDS = ("humpback", "fin", "minke", "clicks")
-
-
-class Noise(str, enum.Enum):
-  """Colour of the ambient noise (its spectral level, before the white
-  floor; all three equal at ``NOISE_CORNER``)."""
-  RED = "red"      # flat below NOISE_CORNER, -6 dB/octave above (1st order)
-  PINK = "pink"    # -3 dB/octave (1/f) from PINK_LOW Hz up
-  WHITE = "white"  # flat
 
 
 @dataclasses.dataclass(frozen=True)
@@ -73,7 +64,7 @@ class SynthConfig:
     file_seconds: nominal length of each file.
     snr_db: range (low, high) of the events' in-band SNR, dB.
     damage: plant the damaged files and the missing hour.
-    noise: colour of the ambient noise (``Noise``); the events' SNR is
+    noise: colour of the ambient noise (``ocean.Noise``); the events' SNR is
       measured against it, so their levels follow it.
   """
   seed: int = 0
@@ -87,11 +78,11 @@ class SynthConfig:
   file_seconds: int = 300
   snr_db: tuple = (0.0, 16.0)
   damage: bool = True
-  noise: Noise = Noise.RED
+  noise: ocean.Noise = ocean.Noise.RED
 
   def __post_init__(self):
     object.__setattr__(self, "noise", configs.choice("noise", self.noise,
-                                                     Noise))
+                                                     ocean.Noise))
     object.__setattr__(self, "snr_db", tuple(float(v) for v in self.snr_db))
     if len(self.snr_db) != 2 or not self.snr_db[0] <= self.snr_db[1]:
       raise ValueError(f"snr_db={self.snr_db}: expected (low, high) dB with "
@@ -111,78 +102,6 @@ class SynthConfig:
         out += [(t + dt.timedelta(seconds=self.file_seconds * i), bits)
                 for i in range(n)]
     return out
-
-
-# ---- the noise model -------------------------------------------------------
-
-NOISE_CORNER = 150.0   # Hz, corner of the red (1st-order low-pass) part
-NOISE_STD = 0.006      # full scale, the red part at 0 dB "weather"
-FLOOR_STD = 0.0008     # full scale, the white floor
-PINK_LOW = 5.0         # Hz: pink noise is flat below (no infinite DC)
-
-
-def _weather_db(t_abs: np.ndarray) -> np.ndarray:
-  """Ambient level (dB) at absolute time (s): slow, smooth, deterministic."""
-  h = t_abs / 3600.0
-  return 3.0 * np.sin(2 * np.pi * h / 29.0) + 2.0 * np.sin(
-      2 * np.pi * h / 7.3 + 1.0)
-
-
-def _level(f, rate, noise: Noise = Noise.RED):
-  """Spectral level of the coloured part at ``f`` Hz: the variance of a
-  white noise with that spectrum (full scale^2, 0 dB weather)."""
-  a = np.exp(-2 * np.pi * NOISE_CORNER / rate)
-
-  def red(f):
-    h2 = (1 - a) ** 2 / (1 - 2 * a * np.cos(2 * np.pi * f / rate) + a * a)
-    return NOISE_STD ** 2 * (1 + a) / (1 - a) * h2
-
-  if noise == Noise.RED:
-    return red(f)
-  if noise == Noise.PINK:
-    return red(NOISE_CORNER) * NOISE_CORNER / np.maximum(f, PINK_LOW)
-  return red(NOISE_CORNER) * np.ones_like(np.asarray(f, float))
-
-
-def _band_noise_power(f, bw, rate, noise: Noise = Noise.RED):
-  """Noise power (full scale^2, 0 dB weather) in [f - bw/2, f + bw/2]."""
-  return 2.0 * bw / rate * (_level(f, rate, noise) + FLOOR_STD ** 2)
-
-
-def _ambient(rng, n, t_abs0, rate, noise: Noise = Noise.RED):
-  white = rng.standard_normal(n, np.float32)
-  if noise == Noise.RED:  # a 1st-order low-pass (the embedded archive's)
-    a = np.float32(np.exp(-2 * np.pi * NOISE_CORNER / rate))
-    red = scipy.signal.lfilter(np.array([1 - a], np.float32),
-                               np.array([1, -a], np.float32), white)
-    red *= np.float32(NOISE_STD / np.sqrt((1 - a) / (1 + a)))
-  else:  # white noise shaped in frequency to the spectral level (float32,
-    # a fast FFT length: 7.2 M samples have a factor 293)
-    m = scipy.fft.next_fast_len(n, real=True)
-    shape = np.sqrt(_level(np.fft.rfftfreq(m, 1.0 / rate), rate, noise))
-    red = scipy.fft.irfft(scipy.fft.rfft(white, m) * shape.astype(
-        np.float32), m)[:n]
-  red += FLOOR_STD * rng.standard_normal(n, np.float32)
-  gain = _slow(n, rate, lambda t: 10 ** (_weather_db(t_abs0 + t) / 20))
-  return red * gain
-
-
-def _slow(n, rate, fn, step=4096):
-  """float32 ``[n]``: ``fn(seconds)`` held constant over ``step`` samples
-  (for things that change over minutes; far cheaper than per sample)."""
-  coarse = fn((np.arange(0, n, step) + step / 2) / rate).astype(np.float32)
-  return np.repeat(coarse, step)[:n]
-
-
-def _swell(n, t_abs0, rate, day):
-  period = 10.0 + 2.0 * np.sin(day)  # s
-  dc = _slow(n, rate, lambda t: 0.02 + 0.01 * np.sin(
-      2 * np.pi * (t_abs0 + t) / 5400.0))
-  amp = _slow(n, rate, lambda t: 0.04 * (1 + 0.3 * np.sin(
-      2 * np.pi * (t_abs0 + t) / 1800.0)))
-  phase0 = 2 * np.pi * ((t_abs0 / period) % 1.0)
-  w = np.float32(2 * np.pi / (period * rate))
-  return dc + amp * np.sin(np.arange(n, dtype=np.float32) * w + phase0)
 
 
 # ---- events ----------------------------------------------------------------
@@ -210,14 +129,14 @@ def _plan(cfg: SynthConfig, rng, t0: float, seconds: float, hour: int):
   return sorted(events, key=lambda e: e["start"])
 
 
-def _tone_amp(snr_db, f, rate, bw=None, noise: Noise = Noise.RED):
+def _tone_amp(snr_db, f, rate, bw=None, noise=ocean.Noise.RED):
   bw = max(40.0, f / 4) if bw is None else bw
-  return np.sqrt(2 * _band_noise_power(f, bw, rate, noise)) * 10 ** (
+  return np.sqrt(2 * ocean.band_noise_power(f, bw, rate, noise)) * 10 ** (
       snr_db / 20)
 
 
 def _render(e, t: np.ndarray, rate: int,
-            noise: Noise = Noise.RED) -> np.ndarray:
+            noise: ocean.Noise = ocean.Noise.RED) -> np.ndarray:
   """The event's waveform at absolute times ``t`` (float64 s), its level
   set against ``noise``."""
   rng = np.random.default_rng(e["seed"])
@@ -240,7 +159,7 @@ def _render(e, t: np.ndarray, rate: int,
       prev, cur = cur, c2 * cur - prev
     bb = rng.standard_normal(t.size, np.float32)
     bb = scipy.signal.lfilter(np.float32([1]), np.float32([1, -0.9]), bb)
-    bb *= np.float32(NOISE_STD * 0.3 * 10 ** (e["snr"] / 20 - 1))
+    bb *= np.float32(ocean.NOISE_STD * 0.3 * 10 ** (e["snr"] / 20 - 1))
     return (out + bb) * env.astype(np.float32)
   if e["kind"] == "humpback":
     n_units = rng.integers(2, 5)
@@ -280,8 +199,8 @@ def _render(e, t: np.ndarray, rate: int,
   # Click train: clicks of ~0.2 ms at 6-11 kHz (at 24 kHz) every 0.1-0.6 s.
   ici = rng.uniform(0.1, 0.6)
   fc = rng.uniform(0.25, 0.45) * rate
-  amp = np.sqrt(2 * _band_noise_power(fc, fc / 3, rate, noise)) * 10 ** (
-      e["snr"] / 20) * 30
+  amp = np.sqrt(2 * ocean.band_noise_power(fc, fc / 3, rate, noise)) * (
+      10 ** (e["snr"] / 20) * 30)
   for s in np.arange(0.05, d, ici):
     v = u - s
     on = np.abs(v) < 1e-3
@@ -325,8 +244,8 @@ def build(basedir: str, cfg: SynthConfig = SynthConfig()) -> str:
     t_abs0 = (start - epoch).total_seconds()
     n = -(-cfg.file_seconds * cfg.rate // 4096) * 4096  # whole records
     frng = np.random.default_rng([cfg.seed, int(t_abs0)])
-    x = _ambient(frng, n, t_abs0, cfg.rate, cfg.noise)
-    x += _swell(n, t_abs0, cfg.rate, start.toordinal())
+    x = ocean.ambient(frng, n, t_abs0, cfg.rate, cfg.noise)
+    x += ocean.swell(n, t_abs0, cfg.rate, start.toordinal())
     t_end = t_abs0 + n / cfg.rate
     for e in events:
       if e["end"] > t_abs0 and e["start"] < t_end:
@@ -401,7 +320,7 @@ def config_json(cfg):
   """The config as JSON; ``noise`` (added later) only when not red, so the
   manifests of archives built before it still match their config."""
   d = json.loads(json.dumps(dataclasses.asdict(cfg)))
-  if cfg.noise == Noise.RED:
+  if cfg.noise == ocean.Noise.RED:
     del d["noise"]
   return d
 
@@ -424,14 +343,20 @@ def default_dir() -> str:
 def ensure_archive(basedir: str | None = None,
                    cfg: SynthConfig = SynthConfig()) -> str:
   """The archive at ``basedir`` (default ``default_dir()``), built first if
-  it is missing or was built from another config."""
+  it is missing or was built from another config.  Two processes asking
+  for the same archive take turns (a lock file beside it): the second finds
+  it built."""
   basedir = default_dir() if basedir is None else basedir
   man = os.path.join(basedir, "manifest.json")
-  if os.path.exists(man):
-    with open(man) as f:
-      if json.load(f).get("config") == config_json(cfg):
-        return basedir
-  return build(basedir, cfg)
+  lock_path = os.path.abspath(basedir) + ".lock"
+  os.makedirs(os.path.dirname(lock_path), exist_ok=True)
+  with open(lock_path, "w") as lock:
+    fcntl.flock(lock, fcntl.LOCK_EX)
+    if os.path.exists(man):
+      with open(man) as f:
+        if json.load(f).get("config") == config_json(cfg):
+          return basedir
+    return build(basedir, cfg)
 
 
 def read_events(basedir: str) -> list[dict]:
