@@ -113,6 +113,7 @@ def test_heldout_table_end_to_end_on_tiny_archives(tmp_path, monkeypatch):
     assert json.load(f)["worst"] == out["worst"]
   md = open(os.path.join(cfg.workdir, "heldout.md")).read()
   assert "| mix-seed2 | pcen (peer) |" in md and "| worst (held-out) |" in md
+  assert f"mix-seed2: {out['counts']['mix-seed2']['events']} planted" in md
   # A second run resumes: nothing is built or scanned again.
   again = heldout.run(cfg, str(tmp_path / "root"), arch)
   assert len(trained) == 1  # trained once, on seed 0's typical hour

@@ -78,8 +78,8 @@ def run(cfg: AcoConfig, root: str, heldout: dict) -> dict:
   built under ``root/<name>`` if missing); writes ``heldout.json`` and
   ``heldout.md`` into ``cfg.workdir`` and returns the JSON's dict:
   ``{"archives": {name: {method: {"recall", "auc", <kind>...}}}, "mean",
-  "worst" (the same over the held-out archives), "mixes", "scans", "table"
-  (markdown)}``.
+  "worst" (the same over the held-out archives), "mixes", "scans",
+  "counts" (planted events, ship passages, hours), "table" (markdown)}``.
   """
   cfg = dataclasses.replace(cfg, mode=Mode.ALL)
   per = {DEFAULT: pipeline.run(cfg)}
@@ -89,7 +89,9 @@ def run(cfg: AcoConfig, root: str, heldout: dict) -> dict:
                              name, basedir)
   out = {"archives": {n: _row(m, methods(cfg)) for n, m in per.items()},
          "mixes": {n: synth.config_json(s) for n, s in heldout.items()},
-         "scans": {n: m.get("scan") for n, m in per.items()}}
+         "scans": {n: m.get("scan") for n, m in per.items()},
+         "counts": {n: {k: m[k] for k in ("events", "ships", "hours")}
+                    for n, m in per.items()}}
   rows = [out["archives"][n] for n in heldout]
   out["mean"] = _combine(rows, np.mean)
   out["worst"] = _combine(rows, np.min)
@@ -142,4 +144,8 @@ def table(out: dict, cfg: AcoConfig) -> str:
       cells = [m["recall"], m["auc"]] + [m[kind] for kind in KINDS]
       lines.append(f"| {name} | {k}{tags.get(k, '')} | " + " | ".join(
           "-" if np.isnan(v) else f"{v:.2f}" for v in cells) + " |")
+  lines.append("")
+  lines += [f"{name}: {c['events']} planted events, {c['ships']} ship "
+            f"passages, {c['hours']:.2f} h"
+            for name, c in out["counts"].items()]
   return "\n".join(lines) + "\n"
