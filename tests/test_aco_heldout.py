@@ -1,7 +1,9 @@
-"""The PCEN peer against librosa, the synth's mix options, and the held-out
-evaluation end to end on tiny archives."""
+"""The PCEN peer against librosa (and its column in an older index), the
+synth's mix options, and the held-out evaluation end to end on tiny
+archives."""
 import json
 import os
+import sqlite3
 
 import librosa
 import numpy as np
@@ -10,6 +12,7 @@ import scipy.signal
 
 from anomaly_jax import detector as det_lib
 from anomaly_jax.aco import config, features, heldout, ocean, peer, synth
+from anomaly_jax.aco.store import FileResult, Store
 from jaxtk import configs
 
 TINY = synth.SynthConfig(rate=8000, file_seconds=60, n_days=1,
@@ -120,3 +123,21 @@ def test_heldout_table_end_to_end_on_tiny_archives(tmp_path, monkeypatch):
   assert json.dumps(again["archives"]) == json.dumps(out["archives"])
   assert again["scans"]["mix-seed2"]["scanned"] == 0
   assert again["scans"]["mix-seed2"]["skipped"] == 3
+
+
+def test_an_index_from_before_the_peer_gets_its_column(tmp_path):
+  path = str(tmp_path / "scores.sqlite")
+  old = sqlite3.connect(path)
+  old.execute("CREATE TABLE windows (path TEXT, idx INTEGER, t REAL, score "
+              "REAL, energy REAL, vae REAL, np REAL, gmm_nll REAL, ae REAL, "
+              "PRIMARY KEY (path, idx))")
+  old.execute("INSERT INTO windows VALUES ('a', 0, 1.0, 2, 3, 4, 5, 6, NULL)")
+  old.commit()
+  old.close()
+  store = Store(path)
+  store.add(FileResult("b", 0.0, 1.0, np.array([2.0]),
+                       {"score": np.ones(1), "pcen": np.array([7.0])}))
+  w = store.windows()
+  np.testing.assert_array_equal(w["pcen"], [np.nan, 7.0])
+  assert w["np"][0] == 5 and np.isnan(w["np"][1])
+  store.close()
