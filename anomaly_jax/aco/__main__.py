@@ -1,7 +1,9 @@
 """``python -m anomaly_jax.aco synth|info|view``.
 
   synth [DIR] [--seed N]     build the embedded archive (default
-                             $ACO_ARCHIVE or <repo>/data/aco)
+                             $ACO_ARCHIVE or <repo>/data/aco); another mix
+                             with --snr_db LO HI, --ships_per_block N,
+                             --noise red|pink|white
   info FILE...               decode files: records, widths, layout, issues
   view DIR START SECONDS OUT.png
                              e.g. view data/aco 2016-12-01T20:05:07 4 snip.png
@@ -13,7 +15,7 @@ import argparse
 import datetime as dt
 import sys
 
-from anomaly_jax.aco import archive, reader, synth
+from anomaly_jax.aco import archive, ocean, reader, synth
 from anomaly_jax.aco.review import cli as review_cli
 from jaxtk.errors import DataError
 
@@ -25,6 +27,13 @@ def main(argv=None) -> int:
   s.add_argument("dir", nargs="?", default=None)
   s.add_argument("--seed", type=int, default=0)
   s.add_argument("--force", action="store_true", help="rebuild if present")
+  s.add_argument("--snr_db", type=float, nargs=2, metavar=("LO", "HI"),
+                 help="range of the events' in-band SNR, dB (default "
+                 f"{' '.join(map(str, synth.SynthConfig.snr_db))})")
+  s.add_argument("--ships_per_block", type=float, help="mean ship passages "
+                 f"per block (default {synth.SynthConfig.ships_per_block})")
+  s.add_argument("--noise", choices=[n.value for n in ocean.Noise],
+                 help="ambient noise colour (default red)")
   i = sub.add_parser("info", help="decode files and print what is in them")
   i.add_argument("files", nargs="+")
   v = sub.add_parser("view", help="waveform + spectrogram of a time span")
@@ -37,7 +46,7 @@ def main(argv=None) -> int:
   if a.cmd in ("review", "export", "import-labels"):
     return review_cli.run(a)
   if a.cmd == "synth":
-    cfg = synth.SynthConfig(seed=a.seed)
+    cfg = synth.mix(a.seed, a.snr_db, a.ships_per_block, a.noise)
     d = a.dir or synth.default_dir()
     out = synth.build(d, cfg) if a.force else synth.ensure_archive(d, cfg)
     print(out)

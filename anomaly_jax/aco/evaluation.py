@@ -14,7 +14,9 @@ from anomaly_jax.aco.config import AcoConfig
 from anomaly_jax.aco.store import Store
 from jaxtk.errors import DataError
 
-METHODS = ("score", "vae", "np", "gmm_nll", "ae", "energy")
+METHODS = ("score", "fused", "np", "vae", "gmm_nll", "ae", "low", "pcen",
+           "energy")
+TAGS = {"pcen": " (peer)", "energy": " (baseline)"}  # beside their names
 
 
 def has_ground_truth(basedir: str) -> bool:
@@ -88,7 +90,8 @@ def summarize(cfg: AcoConfig, store: Store, basedir: str) -> dict:
 
 
 def print_table(metrics: dict, score_key: str):
-  """The recall / AUC table, ours next to the energy baseline."""
+  """The recall / AUC table, ours next to the PCEN peer and the energy
+  baseline."""
   print(f"{metrics['hours']:.2f} h scanned, {metrics['files']} files, "
         f"{metrics['events']} planted events (+{metrics['ships']} ship "
         f"passages, not counted); damaged: {len(metrics['damaged'])}")
@@ -102,8 +105,7 @@ def print_table(metrics: dict, score_key: str):
     kinds = " ".join(f"{n[7:]}={v:.2f}" for n, v in m.items()
                      if n.startswith("recall_") and n != "recall_at_fa")
     kinds += f" | ships hit {m['ships_detected']}"
-    tag = " (ours)" if k == score_key else (" (baseline)" if k == "energy"
-                                            else "")
+    tag = " (ours)" if k == score_key else TAGS.get(k, "")
     print(f"{k + tag:>18} {m['recall_at_fa']:13.3f} {m['auc']:7.3f} "
           f"{m['window_auc']:8.3f}   {kinds}")
 

@@ -283,7 +283,7 @@ def _file_features(x, cfg, n_valid, mean, std):
   n_win = (db.shape[0] - cfg.first_frame - cfg.context) // cfg.stride + 1
   win = (_windows(db, cfg, n_win) - mean) / std
   energy = _windows(e_db[:, None], cfg, n_win).mean(axis=1)
-  return win, energy
+  return win, energy, mel_power[:, -cfg.n_mels:]
 
 
 def file_features(x: np.ndarray, cfg: MelConfig, mean=None, std=None):
@@ -299,13 +299,21 @@ def file_features(x: np.ndarray, cfg: MelConfig, mean=None, std=None):
     file's median), ``W = cfg.n_windows(n)``; window times from
     ``cfg.window_times(W)``.
   """
+  return file_features_and_mels(x, cfg, mean, std)[:2]
+
+
+def file_features_and_mels(x: np.ndarray, cfg: MelConfig, mean=None,
+                           std=None):
+  """``file_features`` and the mel band powers they came from (for the
+  PCEN peer, ``peer.py``): float32 ``[cfg.n_frames(n), cfg.n_mels]``."""
   n = x.size
   padded = np.zeros(-(-max(n, 1) // BUCKET) * BUCKET, np.float32)
   padded[:n] = x
   mean = np.zeros(cfg.dim, np.float32) if mean is None else mean
   std = np.ones(cfg.dim, np.float32) if std is None else std
-  win, energy = _file_features(jnp.asarray(padded), cfg, n,
-                               jnp.asarray(mean, jnp.float32),
-                               jnp.asarray(std, jnp.float32))
+  win, energy, mels = _file_features(jnp.asarray(padded), cfg, n,
+                                     jnp.asarray(mean, jnp.float32),
+                                     jnp.asarray(std, jnp.float32))
   w = cfg.n_windows(n)
-  return np.asarray(win[:w]), np.asarray(energy[:w])
+  return (np.asarray(win[:w]), np.asarray(energy[:w]),
+          np.asarray(mels[:cfg.n_frames(n)]))

@@ -19,7 +19,7 @@ from absl import logging
 import numpy as np
 
 from anomaly_jax import detector as det_lib
-from anomaly_jax.aco import features, fmt, fusion, pulse, reader
+from anomaly_jax.aco import features, fmt, fusion, peer, pulse, reader
 from anomaly_jax.aco.config import ScoreKey
 from anomaly_jax.aco.store import SCORE_KEYS, FileResult, Store
 from jaxtk import configs
@@ -162,8 +162,8 @@ class FileScorer:
     if f.error is not None:
       return FileResult(rel, start, error=f.error)
     t0 = time.perf_counter()
-    win, energy = features.file_features(f.samples, self.cfg, self.mean,
-                                         self.std)
+    win, energy, mels = features.file_features_and_mels(
+        f.samples, self.cfg, self.mean, self.std)
     scores = {"score": np.zeros(0)}
     if len(win):
       scores = {k: np.asarray(v) for k, v in self.scorer(win).items()}
@@ -176,6 +176,7 @@ class FileScorer:
                          f"detector: {', '.join(sorted(scores))}")
       scores["score"] = scores[self.score_key]
     scores["energy"] = energy
+    scores["pcen"] = peer.window_scores(mels, self.cfg, len(win))
     times = start + self.cfg.window_times(len(win))
     return FileResult(rel, start, f.decoded.duration, times,
                       {k: v for k, v in scores.items() if k in SCORE_KEYS},

@@ -80,7 +80,8 @@ def read(path: str) -> FileResult:
   table = pq.read_table(path)
   meta = json.loads(table.schema.metadata[b"aco"])
   cols = {k: table.column(k).to_numpy() for k in table.column_names}
-  scores = {k: cols[k] for k in SCORE_KEYS if not np.isnan(cols[k]).all()}
+  scores = {k: cols[k] for k in SCORE_KEYS  # older shards lack "pcen"
+            if k in cols and not np.isnan(cols[k]).all()}
   return FileResult(meta["path"], meta["start"], meta["seconds"], cols["t"],
                     scores, meta["issues"], meta["wall"])
 

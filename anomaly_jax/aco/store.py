@@ -24,7 +24,7 @@ import time
 
 import numpy as np
 
-SCORE_KEYS = ("score", "energy", "vae", "np", "gmm_nll", "ae", "low",
+SCORE_KEYS = ("score", "energy", "vae", "np", "gmm_nll", "ae", "pcen", "low",
               "fused")
 
 _SCHEMA = """
@@ -41,6 +41,7 @@ CREATE TABLE IF NOT EXISTS files (
 CREATE TABLE IF NOT EXISTS windows (
   path TEXT, idx INTEGER, t REAL,  -- t: Unix seconds of the window centre
   score REAL, energy REAL, vae REAL, np REAL, gmm_nll REAL, ae REAL,
+  pcen REAL,               -- the PCEN peer detector (peer.py)
   low REAL, fused REAL,    -- the low branch (pulse.py), fusion.py's score
   PRIMARY KEY (path, idx));
 CREATE INDEX IF NOT EXISTS windows_t ON windows (t);
@@ -106,7 +107,7 @@ class Store:
       self.db.execute("DELETE FROM windows WHERE path = ?", (r.path,))
       self.db.executemany(
           f"INSERT INTO windows (path, idx, t, {', '.join(SCORE_KEYS)}) "
-          f"VALUES ({','.join('?' * (3 + len(SCORE_KEYS)))})",
+          f"VALUES ({', '.join('?' * (3 + len(SCORE_KEYS)))})",
           [tuple(None if isinstance(v, float) and v != v else v for v in row)
            for row in rows])
       self.db.execute(

@@ -20,6 +20,11 @@ are faint.  ``events.csv`` lists them (file, start, end, kind, snr_db,
 recorded), ship passages too (kind ``ship``: scenery, not planted events;
 the evaluation does not count them, see ``evaluation.summarize``).
 
+Another mix for held-out tests (``synth --snr_db LO HI --ships_per_block N
+--noise pink``, ``experiments/aco_heldout.py``): the SNR range, the ship
+passages per block and the noise colour (``ocean.Noise``) are fields of
+``SynthConfig``.
+
 Damage, on purpose: one file truncated mid-record, one with a sample width
 of 0 in a record header, one whose header clock is 90 s off its name, and
 the 20:00 hour of 2016-12-01 continues into a missing hour (21:00-22:00,
@@ -29,6 +34,7 @@ its events have ``recorded=0``).  Evening blocks are 24-bit, morning blocks
 import csv
 import dataclasses
 import datetime as dt
+import fcntl
 import json
 import os
 import shutil
@@ -36,7 +42,8 @@ import shutil
 import numpy as np
 import scipy.signal
 
-from anomaly_jax.aco import fmt, writer
+from anomaly_jax.aco import fmt, ocean, writer
+from jaxtk import configs
 from jaxtk.progress import progress
 
 KINDS = ("humpback", "fin", "minke", "clicks")
@@ -55,8 +62,10 @@ class SynthConfig:
     events_per_hour: (evening, day) mean planted events per hour.
     ships_per_block: mean ship passages per block.
     file_seconds: nominal length of each file.
-    snr_db: range of the events' in-band SNR.
+    snr_db: range (low, high) of the events' in-band SNR, dB.
     damage: plant the damaged files and the missing hour.
+    noise: colour of the ambient noise (``ocean.Noise``); the events' SNR is
+      measured against it, so their levels follow it.
   """
   seed: int = 0
   first_day: str = "2016-11-30"
@@ -69,6 +78,18 @@ class SynthConfig:
   file_seconds: int = 300
   snr_db: tuple = (0.0, 16.0)
   damage: bool = True
+  noise: ocean.Noise = ocean.Noise.RED
+
+  def __post_init__(self):
+    object.__setattr__(self, "noise", configs.choice("noise", self.noise,
+                                                     ocean.Noise))
+    object.__setattr__(self, "snr_db", tuple(float(v) for v in self.snr_db))
+    if len(self.snr_db) != 2 or not self.snr_db[0] <= self.snr_db[1]:
+      raise ValueError(f"snr_db={self.snr_db}: expected (low, high) dB with "
+                       "low <= high")
+    if not 0 <= self.ships_per_block <= 20:
+      raise ValueError(f"ships_per_block={self.ships_per_block}: expected "
+                       "0..20 passages per block")
 
   def schedule(self):
     """[(start datetime, bits)] of every planned file (damage aside)."""
@@ -81,58 +102,6 @@ class SynthConfig:
         out += [(t + dt.timedelta(seconds=self.file_seconds * i), bits)
                 for i in range(n)]
     return out
-
-
-# ---- the noise model -------------------------------------------------------
-
-NOISE_CORNER = 150.0   # Hz, corner of the red (1st-order low-pass) part
-NOISE_STD = 0.006      # full scale, the red part at 0 dB "weather"
-FLOOR_STD = 0.0008     # full scale, the white floor
-
-
-def _weather_db(t_abs: np.ndarray) -> np.ndarray:
-  """Ambient level (dB) at absolute time (s): slow, smooth, deterministic."""
-  h = t_abs / 3600.0
-  return 3.0 * np.sin(2 * np.pi * h / 29.0) + 2.0 * np.sin(
-      2 * np.pi * h / 7.3 + 1.0)
-
-
-def _band_noise_power(f, bw, rate):
-  """Noise power (full scale^2, 0 dB weather) in [f - bw/2, f + bw/2]."""
-  a = np.exp(-2 * np.pi * NOISE_CORNER / rate)
-  w = 2 * np.pi * f / rate
-  h2 = (1 - a) ** 2 / (1 - 2 * a * np.cos(w) + a * a)
-  red = NOISE_STD ** 2 * (1 + a) / (1 - a)  # white std that gives NOISE_STD
-  return 2.0 * bw / rate * (red * h2 + FLOOR_STD ** 2)
-
-
-def _ambient(rng, n, t_abs0, rate):
-  a = np.float32(np.exp(-2 * np.pi * NOISE_CORNER / rate))
-  white = rng.standard_normal(n, np.float32)
-  red = scipy.signal.lfilter(np.array([1 - a], np.float32),
-                             np.array([1, -a], np.float32), white)
-  red *= np.float32(NOISE_STD / np.sqrt((1 - a) / (1 + a)))
-  red += FLOOR_STD * rng.standard_normal(n, np.float32)
-  gain = _slow(n, rate, lambda t: 10 ** (_weather_db(t_abs0 + t) / 20))
-  return red * gain
-
-
-def _slow(n, rate, fn, step=4096):
-  """float32 ``[n]``: ``fn(seconds)`` held constant over ``step`` samples
-  (for things that change over minutes; far cheaper than per sample)."""
-  coarse = fn((np.arange(0, n, step) + step / 2) / rate).astype(np.float32)
-  return np.repeat(coarse, step)[:n]
-
-
-def _swell(n, t_abs0, rate, day):
-  period = 10.0 + 2.0 * np.sin(day)  # s
-  dc = _slow(n, rate, lambda t: 0.02 + 0.01 * np.sin(
-      2 * np.pi * (t_abs0 + t) / 5400.0))
-  amp = _slow(n, rate, lambda t: 0.04 * (1 + 0.3 * np.sin(
-      2 * np.pi * (t_abs0 + t) / 1800.0)))
-  phase0 = 2 * np.pi * ((t_abs0 / period) % 1.0)
-  w = np.float32(2 * np.pi / (period * rate))
-  return dc + amp * np.sin(np.arange(n, dtype=np.float32) * w + phase0)
 
 
 # ---- events ----------------------------------------------------------------
@@ -160,13 +129,16 @@ def _plan(cfg: SynthConfig, rng, t0: float, seconds: float, hour: int):
   return sorted(events, key=lambda e: e["start"])
 
 
-def _tone_amp(snr_db, f, rate, bw=None):
+def _tone_amp(snr_db, f, rate, bw=None, noise=ocean.Noise.RED):
   bw = max(40.0, f / 4) if bw is None else bw
-  return np.sqrt(2 * _band_noise_power(f, bw, rate)) * 10 ** (snr_db / 20)
+  return np.sqrt(2 * ocean.band_noise_power(f, bw, rate, noise)) * 10 ** (
+      snr_db / 20)
 
 
-def _render(e, t: np.ndarray, rate: int) -> np.ndarray:
-  """The event's waveform at absolute times ``t`` (float64 s)."""
+def _render(e, t: np.ndarray, rate: int,
+            noise: ocean.Noise = ocean.Noise.RED) -> np.ndarray:
+  """The event's waveform at absolute times ``t`` (float64 s), its level
+  set against ``noise``."""
   rng = np.random.default_rng(e["seed"])
   u = t - e["start"]
   d = e["end"] - e["start"]
@@ -182,11 +154,12 @@ def _render(e, t: np.ndarray, rate: int) -> np.ndarray:
     prev, cur = np.zeros_like(th), np.sin(th)
     out = np.zeros(t.size, np.float32)
     for k in range(1, 9):
-      out += np.float32(_tone_amp(e["snr"] - 2 * k, f * k, rate)) * cur
+      amp = _tone_amp(e["snr"] - 2 * k, f * k, rate, noise=noise)
+      out += np.float32(amp) * cur
       prev, cur = cur, c2 * cur - prev
     bb = rng.standard_normal(t.size, np.float32)
     bb = scipy.signal.lfilter(np.float32([1]), np.float32([1, -0.9]), bb)
-    bb *= np.float32(NOISE_STD * 0.3 * 10 ** (e["snr"] / 20 - 1))
+    bb *= np.float32(ocean.NOISE_STD * 0.3 * 10 ** (e["snr"] / 20 - 1))
     return (out + bb) * env.astype(np.float32)
   if e["kind"] == "humpback":
     n_units = rng.integers(2, 5)
@@ -202,7 +175,8 @@ def _render(e, t: np.ndarray, rate: int) -> np.ndarray:
       ph = 2 * np.pi * (f0 * v[on] + (f1 - f0) * v[on] ** 2 / (2 * ud))
       env = np.sin(np.pi * v[on] / ud) ** 2
       for h in (1, 2, 3):
-        amp = _tone_amp(e["snr"] - 6 * (h - 1), f.mean() * h, rate)
+        amp = _tone_amp(e["snr"] - 6 * (h - 1), f.mean() * h, rate,
+                        noise=noise)
         out[on] += amp * env * np.sin(h * ph) * (f * h < 4000)
     return out
   if e["kind"] == "fin":
@@ -210,7 +184,7 @@ def _render(e, t: np.ndarray, rate: int) -> np.ndarray:
       v = u - s
       on = (v >= 0) & (v < 1.0)
       ph = 2 * np.pi * (23 * v[on] - 2.5 * v[on] ** 2)  # 23 -> 18 Hz
-      out[on] += _tone_amp(e["snr"], 20.0, rate, bw=12.0) * np.sin(
+      out[on] += _tone_amp(e["snr"], 20.0, rate, 12.0, noise) * np.sin(
           np.pi * v[on]) ** 2 * np.sin(ph)
     return out
   if e["kind"] == "minke":
@@ -219,13 +193,14 @@ def _render(e, t: np.ndarray, rate: int) -> np.ndarray:
     env = np.minimum(v / 0.05, 1) * np.exp(-v / (2 * d)) * (v < d - 0.1)
     carrier = np.sin(2 * np.pi * (1350 * v + 40 * v ** 2))
     pulse = 0.5 * (1 + np.cos(2 * np.pi * 92 * v))
-    out[on] = _tone_amp(e["snr"], 1400, rate) * 1.5 * env * carrier * pulse
+    amp = _tone_amp(e["snr"], 1400, rate, noise=noise)
+    out[on] = amp * 1.5 * env * carrier * pulse
     return out
   # Click train: clicks of ~0.2 ms at 6-11 kHz (at 24 kHz) every 0.1-0.6 s.
   ici = rng.uniform(0.1, 0.6)
   fc = rng.uniform(0.25, 0.45) * rate
-  amp = np.sqrt(2 * _band_noise_power(fc, fc / 3, rate)) * 10 ** (
-      e["snr"] / 20) * 30
+  amp = np.sqrt(2 * ocean.band_noise_power(fc, fc / 3, rate, noise)) * (
+      10 ** (e["snr"] / 20) * 30)
   for s in np.arange(0.05, d, ici):
     v = u - s
     on = np.abs(v) < 1e-3
@@ -269,15 +244,15 @@ def build(basedir: str, cfg: SynthConfig = SynthConfig()) -> str:
     t_abs0 = (start - epoch).total_seconds()
     n = -(-cfg.file_seconds * cfg.rate // 4096) * 4096  # whole records
     frng = np.random.default_rng([cfg.seed, int(t_abs0)])
-    x = _ambient(frng, n, t_abs0, cfg.rate)
-    x += _swell(n, t_abs0, cfg.rate, start.toordinal())
+    x = ocean.ambient(frng, n, t_abs0, cfg.rate, cfg.noise)
+    x += ocean.swell(n, t_abs0, cfg.rate, start.toordinal())
     t_end = t_abs0 + n / cfg.rate
     for e in events:
       if e["end"] > t_abs0 and e["start"] < t_end:
         lo = max(0, int((e["start"] - t_abs0) * cfg.rate))
         hi = min(n, int(np.ceil((e["end"] - t_abs0) * cfg.rate)))
         t = t_abs0 + np.arange(lo, hi) / cfg.rate
-        x[lo:hi] += _render(e, t, cfg.rate).astype(np.float32)
+        x[lo:hi] += _render(e, t, cfg.rate, cfg.noise).astype(np.float32)
     full = (1 << (bits - 1)) - 1
     counts = np.clip(np.round(x * (full + 1)), -full - 1, full)
     path = writer.write_file(tmp, start, counts.astype(np.int32), bits=bits,
@@ -286,7 +261,7 @@ def build(basedir: str, cfg: SynthConfig = SynthConfig()) -> str:
     written.append((start, damaged.get(start)))
   _write_events(tmp, cfg, events, written)
   with open(os.path.join(tmp, "manifest.json"), "w") as f:
-    json.dump({"config": _cfg_json(cfg), "files": len(written),
+    json.dump({"config": config_json(cfg), "files": len(written),
                "damaged": {str(k): v for k, v in damaged.items()}}, f,
               indent=1)
   shutil.rmtree(basedir, ignore_errors=True)
@@ -341,8 +316,21 @@ def _write_events(tmp, cfg, events, written):
                   f"{e['snr']:.1f}", int(over)])
 
 
-def _cfg_json(cfg):
-  return json.loads(json.dumps(dataclasses.asdict(cfg)))
+def config_json(cfg):
+  """The config as JSON; ``noise`` (added later) only when not red, so the
+  manifests of archives built before it still match their config."""
+  d = json.loads(json.dumps(dataclasses.asdict(cfg)))
+  if cfg.noise == ocean.Noise.RED:
+    del d["noise"]
+  return d
+
+
+def mix(seed: int = 0, snr_db=None, ships_per_block=None,
+        noise=None) -> SynthConfig:
+  """``SynthConfig`` of ``seed`` with the mix options that are not None."""
+  given = dict(snr_db=snr_db, ships_per_block=ships_per_block, noise=noise)
+  return SynthConfig(seed=seed, **{k: v for k, v in given.items()
+                                   if v is not None})
 
 
 def default_dir() -> str:
@@ -355,14 +343,20 @@ def default_dir() -> str:
 def ensure_archive(basedir: str | None = None,
                    cfg: SynthConfig = SynthConfig()) -> str:
   """The archive at ``basedir`` (default ``default_dir()``), built first if
-  it is missing or was built from another config."""
+  it is missing or was built from another config.  Two processes asking
+  for the same archive take turns (a lock file beside it): the second finds
+  it built."""
   basedir = default_dir() if basedir is None else basedir
   man = os.path.join(basedir, "manifest.json")
-  if os.path.exists(man):
-    with open(man) as f:
-      if json.load(f).get("config") == _cfg_json(cfg):
-        return basedir
-  return build(basedir, cfg)
+  lock_path = os.path.abspath(basedir) + ".lock"
+  os.makedirs(os.path.dirname(lock_path), exist_ok=True)
+  with open(lock_path, "w") as lock:
+    fcntl.flock(lock, fcntl.LOCK_EX)
+    if os.path.exists(man):
+      with open(man) as f:
+        if json.load(f).get("config") == config_json(cfg):
+          return basedir
+    return build(basedir, cfg)
 
 
 def read_events(basedir: str) -> list[dict]:
