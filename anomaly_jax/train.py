@@ -149,8 +149,9 @@ def rejected_images(model, params, x_all, state: gmm_lib.GMMState, thr):
   Raises:
     generator.RejectionSamplingError: no row is above ``thr``.
   """
-  keep = np.asarray(gmm_lib.nll(state, jnp.asarray(
-      encode_mu(model, params, x_all)))) > float(thr)
+  nll = jax.jit(gmm_lib.nll)(state, jnp.asarray(
+      encode_mu(model, params, x_all)))
+  keep = np.asarray(nll) > float(thr)
   if not keep.any():
     raise generator.RejectionSamplingError(
         "proposal 'images': no unlabelled image has a latent NLL above the "
