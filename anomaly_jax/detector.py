@@ -114,7 +114,8 @@ class Detector:
 
     Returns:
       ``{"vae", "np", "gmm_nll"}`` plus ``"ae"`` when a baseline was trained:
-      VAE-tail and NP-tail reconstruction errors (summed squared error), the
+      VAE-tail and NP-tail reconstruction errors (summed squared error; the
+      NP one divided by the VAE one if ``cfg.train.np_relative``), the
       GMM NLL of the latent mean, and the plain AE's error.
     """
     x = self._check(x, "Detector.score")

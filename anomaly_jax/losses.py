@@ -14,8 +14,6 @@ with ``functools.partial``.
   pseudo-anomalies from the GMM-conditioned generator, through
   ``np_objective``.
 """
-import functools
-
 import jax
 import jax.numpy as jnp
 
@@ -71,14 +69,16 @@ def np_objective(err_typ: Array, err_gen: Array, *, rho: float, tau: float,
 
 def np_error(model: vae.Gumiho, params: dict, x: Array, *,
              relative: bool = False) -> Array:
-  """The NP tail's per-sample error ``[batch, input_dim] -> [batch]``.
+  """The NP score: the NP tail's per-sample error ``[batch, input_dim] ->
+  [batch]``.
 
   With ``relative``, divided by the VAE tail's error on the same input
-  (``log np_error`` is then the log-error difference, the log of a
-  likelihood-ratio-like score; cf. Ren et al. 2019, "Likelihood ratios for
-  out-of-distribution detection"): simple inputs (a "1") reconstruct well
-  through every tail, so their raw error is low whatever their class.
-  The VAE tail's error gets no gradient.
+  (its log is the log-error difference, a likelihood-ratio-like score; cf.
+  Ren et al. 2019, "Likelihood ratios for out-of-distribution detection"):
+  simple inputs (a "1") reconstruct well through every tail, so their raw
+  error is low whatever their class; the ratio keeps what the NP phase
+  taught the NP tail and divides out the input's complexity.  The VAE
+  tail's error gets no gradient.
   """
   e = vae.recon_error(model, params, x, NP)
   if not relative:
@@ -91,8 +91,7 @@ def np_stage_loss(params: dict, rng: Array, data: Array,
                   gmm_state: gmm_lib.GMMState, thr: Array, pool: Array, *,
                   model: vae.Gumiho, batch_size: int, oversample: int,
                   use_pool: bool, rho: float, tau: float,
-                  recon_weight: float, pool_images: bool = False,
-                  relative: bool = False) -> tuple[Array, dict]:
+                  recon_weight: float) -> tuple[Array, dict]:
   """``np_objective`` on a typical batch and as many generated samples.
 
   Args:
@@ -101,14 +100,10 @@ def np_stage_loss(params: dict, rng: Array, data: Array,
     data: ``[N, input_dim]`` typical data.
     gmm_state: the typical-latent GMM; ``thr``: its NLL rejection threshold.
     pool: ``[P, z_dim]`` candidate latents (used when ``use_pool``; else
-      candidates come from N(0, I)); with ``pool_images``, ``[P, input_dim]``
-      already-rejected images (``train.rejected_images``) drawn as they are.
+      candidates come from N(0, I)).
     model: the Gumiho.
     batch_size, oversample: batch size; sampler candidates per round / n.
     use_pool, rho, tau, recon_weight: see ``np_objective``.
-    pool_images: ``pool`` holds images, not candidate latents.
-    relative: the errors are ``np_error`` with ``relative`` (the VAE
-      tail's error is a constant: no gradient reaches it).
 
   Returns:
     ``(loss [], {"fpr", "tpr", "phi", "ok"})``; ``ok`` is False when the
@@ -116,14 +111,11 @@ def np_stage_loss(params: dict, rng: Array, data: Array,
   """
   kb, kg = jax.random.split(rng)
   x_t = sample_batch(kb, data, batch_size)
-  if pool_images:
-    x_g, ok = sample_batch(kg, pool, batch_size), jnp.ones((), bool)
-  else:
-    lat = generator.conditional(kg, gmm_state, thr, n=batch_size,
-                                z_dim=model.z_dim, oversample=oversample,
-                                pool=pool if use_pool else None)
-    x_g, ok = generator.generate(model, params, lat.z, VAE), lat.ok
-  err = functools.partial(np_error, model, params, relative=relative)
-  loss, aux = np_objective(err(x_t), err(x_g), rho=rho, tau=tau,
-                           recon_weight=recon_weight)
-  return loss, dict(aux, ok=ok)
+  lat = generator.conditional(kg, gmm_state, thr, n=batch_size,
+                              z_dim=model.z_dim, oversample=oversample,
+                              pool=pool if use_pool else None)
+  x_g = generator.generate(model, params, lat.z, VAE)
+  loss, aux = np_objective(vae.recon_error(model, params, x_t, NP),
+                           vae.recon_error(model, params, x_g, NP), rho=rho,
+                           tau=tau, recon_weight=recon_weight)
+  return loss, dict(aux, ok=lat.ok)

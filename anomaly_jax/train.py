@@ -41,9 +41,6 @@ class Proposal(str, enum.Enum):
   """Where the phase-2 rejection sampler draws candidate latents."""
   PRIOR = "prior"          # N(0, I), the seed paper
   AGGREGATE = "aggregate"  # latent means of the unlabelled phase-1 data
-  # The unlabelled images themselves (not decoded): those whose latent mean
-  # the typical GMM rejects are the pseudo-anomalies.
-  IMAGES = "images"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -61,9 +58,8 @@ class TrainConfig:
   quantile: float = 0.995        # typical-latent NLL quantile for rejection
   beta: float = 1.0              # KL weight of the VAE loss
   np_recon_weight: float = 0.1   # weight of mean typical log error in phase 2
-  # The NP score (and phase 2's objective) is the NP tail's log error minus
-  # the VAE tail's on the same input: how much worse the discriminator
-  # reconstructs than the reconstructor, not how complex the input is.
+  # Score only (training is the same): the "np" score is the NP tail's
+  # error divided by the VAE tail's on the same input (losses.np_error).
   np_relative: bool = False
   gmm_iters: int = 200           # max EM iterations per fit
   gmm_tol: float = 1e-4          # EM tolerance on mean log-likelihood
@@ -139,26 +135,6 @@ def fit_gmm(model, params, x_typ, cfg: TrainConfig, rng):
   state = gmm_lib.fit(rng, z, cfg.n_components, cfg.gmm_iters, cfg.gmm_tol)
   thr = generator.nll_threshold(state, z, cfg.quantile)
   return state, thr
-
-
-def rejected_images(model, params, x_all, state: gmm_lib.GMMState, thr):
-  """The rows of ``x_all [N, input_dim]`` whose latent mean has typical-GMM
-  NLL above ``thr``: rejection sampling from the unlabelled images, done
-  once per phase (the GMM and the pool are fixed during it) -> ``[P, ...]``.
-
-  Raises:
-    generator.RejectionSamplingError: no row is above ``thr``.
-  """
-  nll = jax.jit(gmm_lib.nll)(state, jnp.asarray(
-      encode_mu(model, params, x_all)))
-  keep = np.asarray(nll) > float(thr)
-  if not keep.any():
-    raise generator.RejectionSamplingError(
-        "proposal 'images': no unlabelled image has a latent NLL above the "
-        "rejection threshold; lower TrainConfig.quantile")
-  logging.info("proposal 'images': %d of %d unlabelled images rejected",
-               keep.sum(), len(keep))
-  return jnp.asarray(np.asarray(x_all)[keep])
 
 
 def _run_phase(name, chunk_fn, params, opt, rng, steps, cfg, writer, offset,
@@ -243,9 +219,7 @@ def train(model: vae.Gumiho, x_all, x_typ, cfg: TrainConfig,
   np_chunk = make_step_chunk(functools.partial(
       losses.np_stage_loss, model=model, batch_size=cfg.batch_size,
       oversample=cfg.oversample, use_pool=cfg.proposal == Proposal.AGGREGATE,
-      pool_images=cfg.proposal == Proposal.IMAGES,
-      rho=cfg.rho, tau=cfg.tau, recon_weight=cfg.np_recon_weight,
-      relative=cfg.np_relative), tx)
+      rho=cfg.rho, tau=cfg.tau, recon_weight=cfg.np_recon_weight), tx)
   offset = 0
   for i, (name, era) in enumerate(stages):
     steps = {"ae": cfg.steps_ae, "vae": cfg.steps_vae, "np": cfg.steps_np,
@@ -274,8 +248,6 @@ def train(model: vae.Gumiho, x_all, x_typ, cfg: TrainConfig,
       g, thr = fit_gmm(model, p, x_typ, cfg, jax.random.fold_in(ks, 1))
       pool = (jnp.asarray(encode_mu(model, p, x_all))
               if cfg.proposal == Proposal.AGGREGATE
-              else rejected_images(model, p, x_all, g, thr)
-              if cfg.proposal == Proposal.IMAGES
               else jnp.zeros((1, model.z_dim)))
       state["params"], state["opt_np"], _ = _run_phase(
           label, np_chunk, p, state["opt_np"], ks, steps, cfg, writer,
