@@ -108,3 +108,11 @@ class RelativeErrorTest(chex.TestCase):
     np.testing.assert_allclose(got, (e_np + losses.LOG_EPS)
                                / (e_vae + losses.LOG_EPS), rtol=1e-4)
     np.testing.assert_allclose(losses.np_error(g, p, x), e_np, rtol=1e-4)
+
+  def test_relative_error_sends_no_gradient_to_the_vae_tail(self):
+    g, p, x = _tiny_gumiho()
+    grads = jax.jit(jax.grad(lambda p: jnp.sum(jnp.log(
+        losses.np_error(g, p, x, relative=True)))))(p)
+    norm = lambda t: sum(float(jnp.abs(v).sum()) for v in jax.tree.leaves(t))
+    self.assertGreater(norm(grads["tails"]["np"]), 0)
+    self.assertEqual(norm(grads["tails"]["vae"]), 0)
