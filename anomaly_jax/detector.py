@@ -66,10 +66,11 @@ def build_models(cfg: DetectorConfig) -> tuple[vae.Gumiho, vae.Gumiho]:
 
 
 def make_score_fn(model: vae.Gumiho, ae_model: vae.Gumiho | None,
-                  trained: train_lib.Trained, np_relative: bool = False):
+                  trained: train_lib.Trained, np_relative: float = 0.0):
   """``[batch, input_dim] -> {"ae"?, "vae", "gmm_nll", "np"}``, jitted once
   per batch shape (the parameters are arguments, not baked-in constants);
-  ``np_relative``: "np" is ``losses.np_error`` relative to the VAE tail's."""
+  ``np_relative``: the power of the VAE tail's error that "np" is divided
+  by (``losses.np_error``)."""
   with_ae = ae_model is not None and bool(trained.ae_params)
 
   @jax.jit
@@ -115,7 +116,7 @@ class Detector:
     Returns:
       ``{"vae", "np", "gmm_nll"}`` plus ``"ae"`` when a baseline was trained:
       VAE-tail and NP-tail reconstruction errors (summed squared error; the
-      NP one divided by the VAE one if ``cfg.train.np_relative``), the
+      NP one over the VAE one to the power ``cfg.train.np_relative``), the
       GMM NLL of the latent mean, and the plain AE's error.
     """
     x = self._check(x, "Detector.score")

@@ -46,10 +46,10 @@ for _define, _name, _help in (
      "typical-latent NLL quantile used as rejection threshold"),
     (flags.DEFINE_float, "beta", "KL weight"),
     (flags.DEFINE_float, "np_recon_weight",
-     "weight of the typical log error in the NP phase")):
+     "weight of the typical log error in the NP phase"),
+    (flags.DEFINE_float, "np_relative", "NP score: the NP tail's error over "
+     "the VAE tail's to this power (0: the raw error, 1: the ratio)")):
   configs.define_flag(_define, _name, _d, _help)
-configs.define_flag(flags.DEFINE_bool, "np_relative", _d, "NP score: the NP "
-                    "tail's error over the VAE tail's (false: the raw error)")
 configs.define_flag(flags.DEFINE_enum, "proposal", _d, "generator candidates:"
                     " N(0,I) or the unlabelled latent means",
                     enum_values=[p.value for p in train_lib.Proposal])
