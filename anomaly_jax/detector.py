@@ -20,6 +20,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from anomaly_jax import gmm as gmm_lib
+from anomaly_jax import losses
 from anomaly_jax import models
 from anomaly_jax import train as train_lib
 from anomaly_jax import vae
@@ -65,16 +66,18 @@ def build_models(cfg: DetectorConfig) -> tuple[vae.Gumiho, vae.Gumiho]:
 
 
 def make_score_fn(model: vae.Gumiho, ae_model: vae.Gumiho | None,
-                  trained: train_lib.Trained):
+                  trained: train_lib.Trained, np_relative: float = 0.0):
   """``[batch, input_dim] -> {"ae"?, "vae", "gmm_nll", "np"}``, jitted once
-  per batch shape (the parameters are arguments, not baked-in constants)."""
+  per batch shape (the parameters are arguments, not baked-in constants);
+  ``np_relative``: the power of the VAE tail's error that "np" is divided
+  by (``losses.np_error``)."""
   with_ae = ae_model is not None and bool(trained.ae_params)
 
   @jax.jit
   def fn(t: train_lib.Trained, x):
     mu, _ = vae.encode(model, t.params, x)
     out = {"vae": vae.recon_error(model, t.params, x, train_lib.VAE),
-           "np": vae.recon_error(model, t.params, x, train_lib.NP),
+           "np": losses.np_error(model, t.params, x, relative=np_relative),
            "gmm_nll": gmm_lib.nll(t.gmm, mu)}
     if with_ae:
       out["ae"] = vae.recon_error(ae_model, t.ae_params, x, train_lib.AE)
@@ -90,7 +93,8 @@ class Detector:
     self.cfg = cfg
     self.trained = trained
     self.model, self.ae_model = build_models(cfg)
-    self._fn = make_score_fn(self.model, self.ae_model, trained)
+    self._fn = make_score_fn(self.model, self.ae_model, trained,
+                             cfg.train.np_relative)
 
   def _check(self, x, where: str) -> np.ndarray:
     x = np.asarray(x, np.float32)
@@ -111,7 +115,8 @@ class Detector:
 
     Returns:
       ``{"vae", "np", "gmm_nll"}`` plus ``"ae"`` when a baseline was trained:
-      VAE-tail and NP-tail reconstruction errors (summed squared error), the
+      VAE-tail and NP-tail reconstruction errors (summed squared error; the
+      NP one over the VAE one to the power ``cfg.train.np_relative``), the
       GMM NLL of the latent mean, and the plain AE's error.
     """
     x = self._check(x, "Detector.score")

@@ -67,6 +67,28 @@ def np_objective(err_typ: Array, err_gen: Array, *, rho: float, tau: float,
   return loss + recon_weight * jnp.mean(l_t), aux
 
 
+def np_error(model: vae.Gumiho, params: dict, x: Array, *,
+             relative: float = 0.0) -> Array:
+  """The NP score: the NP tail's per-sample error ``[batch, input_dim] ->
+  [batch]``, over the VAE tail's error on the same input to the power
+  ``relative``.
+
+  Simple inputs (a "1") reconstruct well through every tail, so their raw
+  error (``relative = 0``, the seed's score) is low whatever their class.
+  With ``relative = 1`` the score is the ratio of the two tails' errors (its
+  log the log-error difference, a likelihood-ratio-style correction as in
+  Ren et al. 2019, "Likelihood ratios for out-of-distribution detection"):
+  the input's complexity cancels and what the NP phase taught the NP tail
+  stays; in between, part of the complexity is kept.  The VAE tail's error
+  gets no gradient.
+  """
+  e = vae.recon_error(model, params, x, NP)
+  if not relative:
+    return e
+  ref = jax.lax.stop_gradient(vae.recon_error(model, params, x, VAE))
+  return (e + LOG_EPS) / (ref + LOG_EPS) ** relative
+
+
 def np_stage_loss(params: dict, rng: Array, data: Array,
                   gmm_state: gmm_lib.GMMState, thr: Array, pool: Array, *,
                   model: vae.Gumiho, batch_size: int, oversample: int,

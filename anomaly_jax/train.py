@@ -58,6 +58,10 @@ class TrainConfig:
   quantile: float = 0.995        # typical-latent NLL quantile for rejection
   beta: float = 1.0              # KL weight of the VAE loss
   np_recon_weight: float = 0.1   # weight of mean typical log error in phase 2
+  # Score only (training is the same): the "np" score is the NP tail's
+  # error over the VAE tail's to this power (0: the raw error, 1: the ratio;
+  # losses.np_error).
+  np_relative: float = 0.0
   gmm_iters: int = 200           # max EM iterations per fit
   gmm_tol: float = 1e-4          # EM tolerance on mean log-likelihood
   oversample: int = 8            # rejection-sampler candidates per round / n

@@ -4,8 +4,8 @@
 
 Trains a plain conv AE (DCASE-style baseline) and the conv Gumiho network
 (VAE tail, NP discriminator tail, GMM on typical latents), then prints AUC,
-pAUC (FPR <= 0.1) and TPR at FPR = rho of four scores on the same held-out
-digits, writes ``results.json`` and PNGs to ``--workdir``.  Re-running with
+pAUC (FPR <= 0.1), TPR at FPR = rho and the AUC per anomalous digit of four
+scores on the same held-out digits, writes ``results.json`` and PNGs to ``--workdir``.  Re-running with
 the same ``--workdir`` resumes from the last completed stage.  Every flag
 but ``--workdir`` is a field of ``mnist.MnistConfig`` (or its ``train``),
 unset flags keep the config's defaults.
@@ -46,7 +46,9 @@ for _define, _name, _help in (
      "typical-latent NLL quantile used as rejection threshold"),
     (flags.DEFINE_float, "beta", "KL weight"),
     (flags.DEFINE_float, "np_recon_weight",
-     "weight of the typical log error in the NP phase")):
+     "weight of the typical log error in the NP phase"),
+    (flags.DEFINE_float, "np_relative", "NP score: the NP tail's error over "
+     "the VAE tail's to this power (0: the raw error, 1: the ratio)")):
   configs.define_flag(_define, _name, _d, _help)
 configs.define_flag(flags.DEFINE_enum, "proposal", _d, "generator candidates:"
                     " N(0,I) or the unlabelled latent means",

@@ -106,3 +106,22 @@ def test_detector_save_load_round_trip(data, tmp_path):
     np.testing.assert_allclose(a[k], b[k], rtol=1e-6)
   with pytest.raises(ValueError, match=r"\[N, 784\]"):
     back.score(np.zeros((3, 5), np.float32))
+
+
+def test_per_digit_auc_matches_sklearn_and_table():
+  from sklearn.metrics import roc_auc_score  # pylint: disable=g-import-not-at-top
+  rng = np.random.default_rng(0)
+  digits = rng.integers(0, 10, 400)
+  labels = np.isin(digits, (1, 4, 7)).astype(int)
+  scores = {"np": rng.normal(size=400) + labels * (digits == 4),
+            "gmm_nll": rng.normal(size=400)}
+  per = mnist.per_digit_auc(scores, labels, digits)
+  assert set(per) == {"gmm_nll", "np"} and set(per["np"]) == {1, 4, 7}
+  for k, by_digit in per.items():
+    for d, a in by_digit.items():
+      keep = (labels == 0) | (digits == d)
+      assert a == pytest.approx(roc_auc_score(labels[keep], scores[k][keep]))
+  assert per["np"][4] > 0.7 > per["np"][1]
+  table = mnist.format_table(mnist.evaluate(scores, labels, 0.05), 0.05, per)
+  worst = min(per["np"], key=per["np"].get)
+  assert "AUC 4 |" in table and f"{per['np'][worst]:.3f} ({worst})" in table

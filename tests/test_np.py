@@ -1,4 +1,6 @@
 """NP objective, conditional sampler and the phase-2 gradient path."""
+import functools
+
 import chex
 import jax
 import jax.numpy as jnp
@@ -7,6 +9,7 @@ import pytest
 
 from anomaly_jax import generator
 from anomaly_jax import gmm
+from anomaly_jax import losses
 from anomaly_jax import models
 from anomaly_jax import np_loss
 from anomaly_jax import vae
@@ -78,3 +81,42 @@ class NPTest(chex.TestCase):
     self.assertGreater(norm(grads["mu"]), 0)
     self.assertGreater(norm(grads["tails"]["np"]), 0)
     self.assertEqual(norm(grads["tails"]["vae"]), 0)  # generator is frozen
+
+
+@functools.cache
+def _tiny_gumiho():
+  """A 6-pixel Gumiho (tails "vae", "np"), its parameters and 32 inputs."""
+  g = vae.Gumiho(models.DenseEncoder(8, (16,)), 8, 2)
+  g = g.add_tail("vae", models.DenseDecoder(6, (16,))).add_tail(
+      "np", models.DenseDecoder(6, (16,)))
+  x = jax.random.normal(jax.random.key(0), (32, 6))
+  return g, vae.init(g, jax.random.key(1), x), x
+
+
+class RelativeErrorTest(chex.TestCase):
+
+  @chex.variants(with_jit=True, without_jit=True)
+  def test_relative_error_is_the_ratio_of_the_tails(self):
+    g, p, x = _tiny_gumiho()
+    f = self.variant(lambda p, x: losses.np_error(g, p, x, relative=1.0))
+    got = f(p, x)
+    chex.assert_shape(got, (32,))
+    chex.assert_type(got, jnp.float32)
+    e_np = np.sum((np.asarray(x) - np.asarray(vae.decode(
+        g, p, vae.encode(g, p, x)[0], "np"))) ** 2, -1)
+    e_vae = np.sum((np.asarray(x) - np.asarray(vae.decode(
+        g, p, vae.encode(g, p, x)[0], "vae"))) ** 2, -1)
+    np.testing.assert_allclose(got, (e_np + losses.LOG_EPS)
+                               / (e_vae + losses.LOG_EPS), rtol=1e-4)
+    np.testing.assert_allclose(
+        losses.np_error(g, p, x, relative=0.75),
+        (e_np + losses.LOG_EPS) / (e_vae + losses.LOG_EPS) ** 0.75, rtol=1e-4)
+    np.testing.assert_allclose(losses.np_error(g, p, x), e_np, rtol=1e-4)
+
+  def test_relative_error_sends_no_gradient_to_the_vae_tail(self):
+    g, p, x = _tiny_gumiho()
+    grads = jax.jit(jax.grad(lambda p: jnp.sum(jnp.log(
+        losses.np_error(g, p, x, relative=0.75)))))(p)
+    norm = lambda t: sum(float(jnp.abs(v).sum()) for v in jax.tree.leaves(t))
+    self.assertGreater(norm(grads["tails"]["np"]), 0)
+    self.assertEqual(norm(grads["tails"]["vae"]), 0)
