@@ -105,7 +105,7 @@ def test_heldout_table_end_to_end_on_tiny_archives(tmp_path, monkeypatch):
   out = heldout.run(cfg, str(tmp_path / "root"), arch)
   assert list(out["archives"]) == [heldout.DEFAULT, "seed1", "mix-seed2"]
   for row in out["archives"].values():
-    assert list(row) == ["np", "vae", "gmm_nll", "pcen", "energy"]
+    assert list(row) == ["fused", "np", "vae", "gmm_nll", "pcen", "energy"]
   held = [out["archives"][n]["pcen"]["recall"] for n in arch]
   assert out["mean"]["pcen"]["recall"] == pytest.approx(np.mean(held))
   assert out["worst"]["pcen"]["recall"] == min(held)

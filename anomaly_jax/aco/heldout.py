@@ -46,7 +46,8 @@ def archives(seeds=(1, 2, 3), mix_seed: int | None = 4, mix: dict = MIX,
 
 def methods(cfg: AcoConfig) -> list[str]:
   """The detector outputs of the table: ours first, then the others."""
-  return [cfg.score.value] + [k for k in ("vae", "gmm_nll", "pcen", "energy")
+  return [cfg.score.value] + [k for k in ("np", "vae", "gmm_nll", "pcen",
+                                          "energy")
                               if k != cfg.score.value]
 
 
