@@ -189,16 +189,23 @@ def setup(config, data_dir: str) -> Setup:
       raise ValueError(f"{name}={bs} is not divisible by the {mesh.size} devices")
   ev = evaluate.Evaluator(model, ds.phone_table, boundaries,
                           config.eval_batch_size, mesh, config.max_frames)
-  m = config.model
-  plan = None
-  if (m.pack_words and m.encoder == "transformer" and
-      "cls" not in (m.pool, m.acoustic_pool)):
-    plan = packing.make_plan(ds.splits["train"], boundaries, config.batch_size,
-                             config.seed, config.epochs, ds.phone_table,
-                             m.frame_stack, config.max_frames)
-    logging.info("packed training shapes: %s", plan)
   return Setup(ds, model, make_optimizer(config), boundaries, mesh, ev,
-               jax.random.PRNGKey(config.seed), plan)
+               jax.random.PRNGKey(config.seed),
+               training_plan(config, ds, boundaries))
+
+
+def training_plan(config, ds, boundaries) -> packing.Plan | None:
+  """The packed shapes of every training batch of the run, or None if the
+  config trains padded (``pack_words`` off, recurrent views, CLS pooling)."""
+  m = config.model
+  if not (m.pack_words and m.encoder == "transformer" and
+          "cls" not in (m.pool, m.acoustic_pool)):
+    return None
+  plan = packing.make_plan(ds.splits["train"], boundaries, config.batch_size,
+                           config.seed, config.epochs, ds.phone_table,
+                           m.frame_stack, config.max_frames)
+  logging.info("packed training shapes: %s", plan)
+  return plan
 
 
 def initial_state(config, s: Setup):
