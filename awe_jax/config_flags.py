@@ -29,6 +29,8 @@ _FLAGS = (
     ("pool", models.POOLS, "phone-view pooling"),
     ("acoustic_pool", models.POOLS, "acoustic-view pooling"),
     ("pre_ln", bool, "pre-LN layers instead of post-LN"),
+    ("pack_words", bool, "train on rows packing several words (same "
+     "embeddings, less padding; transformer, mean/first pooling)"),
     ("out_dim", int, "optional output projection (0: none)"),
     ("frame_stack", int, "acoustic frames concatenated per position "
      "(1 = the paper)"),

@@ -28,6 +28,10 @@ class ModelConfig:
   out_dim: int = 0            # > 0 adds the optional output projection
   frame_stack: int = 4        # acoustic frames concatenated per position (paper: 1)
   encoder: str = "transformer"  # transformer | bigru | bilstm (the codebase's RNNs)
+  # Training packs several words per row (block-diagonal attention, same
+  # embeddings; awe_jax/packing.py) where that saves positions; transformer
+  # views with mean or first pooling only (others train padded).
+  pack_words: bool = True
   # Recurrent views (encoder bigru/bilstm); defaults are Settle et al.'s.
   rnn_hidden: int = 512       # units per direction
   rnn_acoustic_layers: int = 6

@@ -79,6 +79,14 @@ def bucket_of(lengths, boundaries) -> np.ndarray:
   return np.searchsorted(boundaries, np.asarray(lengths), side="left")
 
 
+def padded_length(lens, boundaries) -> int:
+  """The padded length of a batch of segments of ``lens`` frames: its
+  bucket's boundary (at least the longest segment)."""
+  lens = np.asarray(lens)
+  b = int(boundaries[min(bucket_of(lens.max(), boundaries), len(boundaries) - 1)])
+  return max(b, int(lens.max()))
+
+
 def epoch_batches(lengths, boundaries, batch_size: int, seed: int, epoch: int):
   """Index arrays of one epoch's batches (the last of a bucket may be short).
 
@@ -118,8 +126,7 @@ def make_batch(segs: data.Segments, idx, boundaries, batch_size: int,
   lens = np.asarray([len(segs.feats[i]) for i in idx])
   if max_frames:
     lens = np.minimum(lens, max_frames)
-  t = int(boundaries[min(bucket_of(lens.max(), boundaries), len(boundaries) - 1)])
-  t = max(t, int(lens.max()))
+  t = padded_length(lens, boundaries)
   d = segs.feats[idx[0]].shape[1]
   feats = np.zeros((batch_size, t, d), np.float32)
   mask = np.zeros((batch_size, t), bool)
@@ -153,8 +160,7 @@ def padding_fraction(lengths, batches, boundaries, batch_size: int,
   real = total = 0
   for idx in batches:
     lens = lengths[idx]
-    t = max(int(boundaries[min(bucket_of(lens.max(), boundaries),
-                               len(boundaries) - 1)]), int(lens.max()))
+    t = padded_length(lens, boundaries)
     real += int(lens.sum())
     total += batch_size * t
   return 1.0 - real / max(total, 1)

@@ -23,7 +23,8 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
-from awe_jax import evaluate, input_pipeline, losses, model_card, schedule
+from awe_jax import (evaluate, input_pipeline, losses, model_card, packing,
+                     schedule)
 from awe_jax.factory import build_model
 from awe_jax.models import init_params
 from jaxtk import parallel
@@ -99,6 +100,11 @@ def dropout_key(rng):
   return jax.random.wrap_key_data(rng, impl="rbg")
 
 
+def _packed(batch, key):
+  """``{"src": batch[key]}`` if the batch is packed, else nothing."""
+  return {"src": batch[key]} if key in batch else {}
+
+
 def train_step(state, batch, rng, step, *, model: nn.Module, tx, config):
   """One Adam step on the multi-view loss.
 
@@ -106,7 +112,8 @@ def train_step(state, batch, rng, step, *, model: nn.Module, tx, config):
     state: ``{"params", "opt"}``.
     batch: from :func:`input_pipeline.make_batch` (``feats [B, T, D]``,
       ``mask [B, T]``, ``valid [B]``, ``inv [B]``, ``phones [B, L]``,
-      ``word_valid [B]``).
+      ``word_valid [B]``), optionally packed (``ac_src``, ``ph_src``,
+      :func:`awe_jax.packing.pack_batch`).
     rng: this step's threefry key (``fold_in(rng, step)``); dropout draws
       from :func:`dropout_key` of it.
     step: int32 global step (sets the decreasing k).
@@ -121,9 +128,10 @@ def train_step(state, batch, rng, step, *, model: nn.Module, tx, config):
   def loss_fn(params):
     v = {"params": params}
     x = model.apply(v, batch["feats"], batch["mask"], train=True,
-                    method="acoustic", rngs={"dropout": r_ac})
+                    method="acoustic", rngs={"dropout": r_ac},
+                    **_packed(batch, "ac_src"))
     y = model.apply(v, batch["phones"], train=True, method="phones",
-                    rngs={"dropout": r_ph})
+                    rngs={"dropout": r_ph}, **_packed(batch, "ph_src"))
     per_seg, terms = losses.multiview_triplet_loss(
         x, batch["valid"], y, batch["word_valid"], batch["inv"],
         margin=config.margin, k=k, k_max=config.topk,
@@ -153,6 +161,18 @@ class Setup:
   mesh: object
   evaluator: evaluate.Evaluator
   rng: jax.Array
+  plan: packing.Plan | None  # packed shapes of the training batches
+
+  def train_batch(self, config, idx) -> dict:
+    """The training batch of segments ``idx`` (packed if planned), on the
+    mesh."""
+    train = self.ds.splits["train"]
+    batch = input_pipeline.make_batch(train, idx, self.boundaries,
+                                      config.batch_size, self.ds.phone_table,
+                                      config.max_frames)
+    if self.plan is not None:
+      batch = packing.pack_batch(batch, self.plan)
+    return parallel.shard_batch(batch, self.mesh)
 
 
 def setup(config, data_dir: str) -> Setup:
@@ -170,7 +190,22 @@ def setup(config, data_dir: str) -> Setup:
   ev = evaluate.Evaluator(model, ds.phone_table, boundaries,
                           config.eval_batch_size, mesh, config.max_frames)
   return Setup(ds, model, make_optimizer(config), boundaries, mesh, ev,
-               jax.random.PRNGKey(config.seed))
+               jax.random.PRNGKey(config.seed),
+               training_plan(config, ds, boundaries))
+
+
+def training_plan(config, ds, boundaries) -> packing.Plan | None:
+  """The packed shapes of every training batch of the run, or None if the
+  config trains padded (``pack_words`` off, recurrent views, CLS pooling)."""
+  m = config.model
+  if not (m.pack_words and m.encoder == "transformer" and
+          "cls" not in (m.pool, m.acoustic_pool)):
+    return None
+  plan = packing.make_plan(ds.splits["train"], boundaries, config.batch_size,
+                           config.seed, config.epochs, ds.phone_table,
+                           m.frame_stack, config.max_frames)
+  logging.info("packed training shapes: %s", plan)
+  return plan
 
 
 def initial_state(config, s: Setup):
@@ -232,9 +267,7 @@ def train_and_evaluate(config, workdir: str, data_dir: str) -> dict:
     loss_sum = count = 0.0
     bar = progress(batches[batch_pos:], desc=f"epoch {epoch + 1}", unit="batch")
     for pos, idx in enumerate(bar, start=batch_pos):
-      batch = parallel.shard_batch(input_pipeline.make_batch(
-          train, idx, s.boundaries, config.batch_size, s.ds.phone_table,
-          config.max_frames), s.mesh)
+      batch = s.train_batch(config, idx)
       state, m = step_fn(state, batch, jax.random.fold_in(base_rng, step),
                          jnp.int32(step))
       ls, c = float(m["loss_sum"]), float(m["count"])

@@ -9,7 +9,9 @@ is its own: ``jax`` (this package), ``torch`` (eager ``nn.TransformerEncoder``,
 as the paper used) and ``compile`` (the same under ``torch.compile``).
 One batch per length bucket, weighted by the bucket's share of an epoch (the
 corpus' real length mix); every batch is run once untimed (compilation),
-then timed.
+then timed.  The JAX side lays the same words out as training does
+(``--pack=on``: several words per row where that saves positions,
+:mod:`awe_jax.packing`); PyTorch gets the padded batches.
 
 Both shipped configs by default; ``--rounds=N`` runs the implementations N
 times, interleaved, and keeps each one's best round (for a shared machine).
@@ -41,7 +43,7 @@ def get_batches(args, cfg):
   corpus' real length mix (a long bucket costs 5x a short one per batch,
   so the first few batches of an epoch would not do).
   """
-  from awe_jax import input_pipeline as ip  # pylint: disable=g-import-not-at-top
+  from awe_jax import input_pipeline as ip, packing  # pylint: disable=g-import-not-at-top
   candidates = [args.data_dir] if args.data_dir else []
   try:
     from awe_jax import corpus  # pylint: disable=g-import-not-at-top
@@ -64,6 +66,10 @@ def get_batches(args, cfg):
     first = {b: bucket.index(b) for b in sorted(set(bucket))}
     bs = [ip.make_batch(tr, idx[j], bounds, cfg.batch_size, ds.phone_table)
           for j in first.values()]
+    if args.impl == "jax":  # packed as training packs them (same words)
+      from awe_jax import train  # pylint: disable=g-import-not-at-top
+      plan = train.training_plan(cfg, ds, bounds)
+      bs = [packing.pack_batch(b, plan) for b in bs] if plan else bs
     weights = [bucket.count(b) for b in first]
     return bs, weights, ds.vocab.num_phones, (
         f"corpus {d} ({len(tr)} train tokens; one batch per length bucket "
@@ -112,8 +118,10 @@ def run_jax(cfg, batches, num_phones, repeats):
   state = parallel.replicate({"params": params, "opt": tx.init(params)}, mesh)
   step = jax.jit(functools.partial(train.train_step, model=model, tx=tx, config=cfg),
                  donate_argnums=(0,))
-  keys = ("feats", "mask", "valid", "inv", "phones", "word_valid")
-  dev = [parallel.shard_batch({k: b[k] for k in keys}, mesh) for b in batches]
+  keys = ("feats", "mask", "valid", "inv", "phones", "word_valid", "ac_src",
+          "ph_src")
+  dev = [parallel.shard_batch({k: b[k] for k in keys if k in b}, mesh)
+         for b in batches]
 
   def one(i, b):
     nonlocal state
@@ -228,6 +236,7 @@ def child(args):
   else:  # SpecAugment off: the PyTorch model here has no masking
     cfg = configs.override(configs.default(), spec_time_masks=0,
                            spec_freq_masks=0)
+  cfg = configs.override(cfg, pack_words=args.pack == "on")
   batches, weights, num_phones, source = get_batches(args, cfg)
   if args.impl == "jax":
     if args.xla_defaults == "on":
@@ -255,7 +264,7 @@ def _run_child(args, config, impl):
   """One subprocess: ``impl`` on ``config``'s batches; its JSON line or None."""
   cmd = [sys.executable, __file__, f"--impl={impl}", f"--config={config}",
          f"--repeats={args.repeats}", f"--prng={args.prng}",
-         f"--xla_defaults={args.xla_defaults}"] + (
+         f"--xla_defaults={args.xla_defaults}", f"--pack={args.pack}"] + (
              [f"--data_dir={args.data_dir}"] if args.data_dir else [])
   env = dict(os.environ)
   if impl == "jax" and args.host_devices > 1:
@@ -283,6 +292,9 @@ def main():
   p.add_argument("--xla_defaults", default="on", choices=["on", "off"],
                  help="jax: jaxtk.xla_cpu.use_measured_defaults(), as the "
                  "experiment scripts do")
+  p.add_argument("--pack", default="on", choices=["on", "off"],
+                 help="jax: pack several words per row as training does "
+                 "(awe_jax/packing.py); off: the padded batches PyTorch gets")
   p.add_argument("--data_dir", default=None)
   p.add_argument("--impls", default="jax,torch,compile")
   p.add_argument("--prng", default="threefry2x32",
