@@ -32,6 +32,12 @@ def parse(argv=None):
   p.add_argument("--sdtw_queries", type=int, default=0,
                  help="spoken queries also run with S-DTW (0: all)")
   p.add_argument("--top", type=int, default=100, help="hits per query for the metrics")
+  p.add_argument("--hop", type=int, default=None, help="window hop in frames "
+                 "(default: awe_jax.search.WindowConfig's)")
+  p.add_argument("--num_durations", type=int, default=None,
+                 help="window durations (default: WindowConfig's)")
+  p.add_argument("--feedback", type=int, default=None, help="pseudo-relevance "
+                 "feedback hits (default: awe_jax.search.index.FEEDBACK_HITS)")
   return p.parse_args(argv)
 
 
@@ -42,7 +48,8 @@ def main(args):
   from awe_jax import corpus  # pylint: disable=g-import-not-at-top
   from awe_jax.corpus import features  # pylint: disable=g-import-not-at-top
   from awe_jax.inference import Embedder, load_audio  # pylint: disable=g-import-not-at-top
-  from awe_jax.search import SearchIndex, sdtw, task  # pylint: disable=g-import-not-at-top
+  from awe_jax.search import SearchIndex, WindowConfig, index, sdtw, task  # pylint: disable=g-import-not-at-top
+  from jaxtk import configs  # pylint: disable=g-import-not-at-top
   cdir = corpus.ensure_corpus()
   root = os.path.dirname(cdir)
   cfg = task.CollectionConfig(minutes=args.minutes)
@@ -53,7 +60,11 @@ def main(args):
                                         n_typed=args.queries), args.split)
   emb = Embedder.load(args.model)
   shutil.rmtree(args.workdir, ignore_errors=True)
-  idx = SearchIndex.create(args.workdir, emb, model_dir=args.model)
+  windows = configs.override(WindowConfig(), hop=args.hop,
+                             num_durations=args.num_durations)
+  idx = SearchIndex.create(args.workdir, emb, model_dir=args.model,
+                           windows=windows)
+  fb = index.FEEDBACK_HITS if args.feedback is None else args.feedback
   spoken = qs["spoken_dev"]
   emb.embed_audio(spoken[0][1])  # compile the query shapes first
   t = time.perf_counter()
@@ -81,11 +92,11 @@ def main(args):
 
   for split in ("dev", "train"):
     items = qs[f"spoken_{split}"]
-    s, sec = timed(lambda p: idx.query_audio(p, top=args.top), items)
+    s, sec = timed(lambda p: idx.query_audio(p, top=args.top, feedback=fb), items)
     rows.append((f"AWE, spoken by {split} voices", len(items), s, sec))
   sub = qs["spoken_dev"] + qs["spoken_train"]
   sub = sub[:args.sdtw_queries or len(sub)]
-  s, sec = timed(lambda p: idx.query_audio(p, top=args.top), sub)
+  s, sec = timed(lambda p: idx.query_audio(p, top=args.top, feedback=fb), sub)
   rows.append(("AWE, spoken, the S-DTW queries", len(sub), s, sec))
   files = sorted({o[0] for v in occ.values() for o in v})
   docs = {f: features.mfcc39(load_audio(f)) for f in files}
@@ -96,11 +107,11 @@ def main(args):
   for name in ("typed_seen", "typed_unseen"):
     items = [(w, w) for w in qs[name]]
     if items:
-      s, sec = timed(lambda w: idx.query_word(w, top=args.top), items)
+      s, sec = timed(lambda w: idx.query_word(w, top=args.top, feedback=fb), items)
       rows.append((f"AWE, typed, {name[6:]} in training", len(items), s, sec))
   t = time.perf_counter()
   for _ in range(20):
-    idx.query_audio(spoken[0][1], top=10)
+    idx.query_audio(spoken[0][1], top=10, feedback=fb)
   one = (time.perf_counter() - t) / 20
   print(f"one spoken query, top 10, over {idx.seconds() / 60:.0f} min: "
         f"{1000 * one:.1f} ms (features, embedding, two searches, NMS)")
