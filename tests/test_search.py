@@ -13,6 +13,8 @@ from sklearn.metrics import average_precision_score
 
 from awe_jax.inference import to_mono
 from awe_jax.search import SearchIndex, WindowConfig, metrics, nms, sdtw, task
+from awe_jax.search import __main__ as cli_module
+from awe_jax.search import index as index_lib
 from awe_jax.search.__main__ import main as cli
 from jaxtk.errors import DataError
 from tests.test_inference import tiny_embedder
@@ -43,6 +45,25 @@ def test_nms_hand_case():
   assert nms(starts, ends, groups, [1, 0, 4]) == [1, 4]
   assert nms(starts, ends, groups, [0, 1], max_overlap=0.9) == [0, 1]
   assert nms(starts, ends, groups, [0, 1, 2, 3, 4], limit=2) == [0, 2]
+  assert nms(starts, ends, groups, []) == []
+
+
+def test_window_durations_and_cli_defaults():
+  q = {"5": 40, "95": 90}
+  assert WindowConfig(num_durations=1).durations(q) == (60,)   # sqrt(40 * 90)
+  assert WindowConfig(num_durations=3).durations(q) == (40, 60, 90)
+  assert (cli_module.HOP, cli_module.NUM_DURATIONS, cli_module.FEEDBACK) == (
+      WindowConfig().hop, WindowConfig().num_durations, index_lib.FEEDBACK_HITS)
+
+
+def test_query_splits():
+  qs = {"typed": ["a", "b", "c", "d"], "spoken": [("a", "x.wav"), ("b", "y.wav")]}
+  dev, test = task.split_queries(qs, "dev"), task.split_queries(qs, "test")
+  for k in qs:
+    assert sorted(dev[k] + test[k]) == sorted(qs[k])
+  assert all(task.query_split(w) == "dev" for w in dev["typed"])
+  with pytest.raises(ValueError, match="expected one of"):
+    task.split_queries(qs, "train")
 
 
 def test_metrics_hand_computed():
@@ -118,17 +139,45 @@ def test_index_incremental_resume_model_check(emb, recordings, tmp_path,
   f = emb.features(recordings[1])
   d = idx.durations[0]
   q = emb.embed_windows(f, [20], d)[0]
-  hit = idx.query_vector(q, top=3)[0]
+  hit = idx.query_vector(q, top=3, feedback=0)[0]
   assert hit.file == recordings[1] and hit.start == pytest.approx(0.2)
   assert hit.end == pytest.approx(0.2 + d / 100) and hit.distance < 1e-3
   hits = idx.query_word("garden", top=5)
   assert 0 < len(hits) <= 5
   assert [h.distance for h in hits] == sorted(h.distance for h in hits)
+  # Feedback = a plain search for the query moved towards its first 2 hits.
+  c = idx._load()
+  rows = {(c["file_id"][i], c["start"][i], c["end"][i]): i
+          for i in range(len(c["vecs"]))}
+  paths = {p: f for f, p in c["paths"].items()}
+  first = [rows[(paths[h.file], h.start, h.end)] for h in idx.query_vector(
+      q, top=2, feedback=0)]
+  moved = q / np.linalg.norm(q) + 0.5 * c["vecs"][first].mean(0)
+  # (The tiny index has fewer windows than the 200 candidates: the ranking
+  # again is a search over all of it.)
+  assert len(c["vecs"]) <= 200
+  fb = idx.query_vector(q, top=4, feedback=2, feedback_weight=0.5)
+  plain = idx.query_vector(moved, top=4, feedback=0)
+  assert [(h.file, h.start, h.end) for h in fb] == [
+      (h.file, h.start, h.end) for h in plain]
+  np.testing.assert_allclose([h.distance for h in fb],
+                             [h.distance for h in plain], atol=1e-5)
   with pytest.raises(DataError, match="built with model"):
     SearchIndex(path, tiny_embedder(seed=1))
+  # Format 1 (no format row) is migrated; a newer format is refused.
+  with idx.db:
+    idx.db.execute("DELETE FROM meta WHERE key='format'")
+  assert SearchIndex(path, emb).db.execute(
+      "SELECT value FROM meta WHERE key='format'").fetchone() == ("2",)
+  with idx.db:
+    idx.db.execute("UPDATE meta SET value='99' WHERE key='format'")
+  with pytest.raises(DataError, match="format 99 is newer"):
+    SearchIndex(path, emb)
+  with idx.db:
+    idx.db.execute("UPDATE meta SET value='2' WHERE key='format'")
   # HNSW above exact_limit finds the same window.
   idx.exact_limit, idx._cache = 10, None
-  assert idx.query_vector(q, top=1)[0].start == pytest.approx(0.2)
+  assert idx.query_vector(q, top=1, feedback=0)[0].start == pytest.approx(0.2)
   assert os.path.exists(os.path.join(path, "hnsw.usearch"))
 
 

@@ -13,6 +13,10 @@ import sys
 
 from jaxtk.errors import DataError
 
+# Defaults of awe_jax.search.index, repeated here so that --help stays
+# instant (tests/test_search.py checks they agree).
+HOP, NUM_DURATIONS, FEEDBACK = 10, 1, 5
+
 
 def parse(argv):
   p = argparse.ArgumentParser(prog="python -m awe_jax.search",
@@ -28,10 +32,11 @@ def parse(argv):
   for s in (ix, ad):
     s.add_argument("--index", required=True, help="index directory")
     s.add_argument("audio", nargs="+", help="audio files or directories")
-  ix.add_argument("--hop", type=int, default=5, help="frames (10 ms) between "
-                  "window starts")
-  ix.add_argument("--num_durations", type=int, default=3, help="window "
-                  "durations spanning the training words' 5-95%% lengths")
+  ix.add_argument("--hop", type=int, default=HOP, help="frames (10 ms) "
+                  "between window starts")
+  ix.add_argument("--num_durations", type=int, default=NUM_DURATIONS,
+                  help="window durations spanning the training words' 5-95%% "
+                  "lengths (1: their geometric mean)")
   ix.add_argument("--exact_limit", type=int, default=2_000_000, help="exact "
                   "search up to this many windows, HNSW above")
   q = sub.add_parser("query", help="search by example (--audio) or by typed "
@@ -42,6 +47,8 @@ def parse(argv):
   which.add_argument("--audio", help="a recording of the query word")
   which.add_argument("--word", help="a written word")
   q.add_argument("--top", type=int, default=10, help="hits to return")
+  q.add_argument("--feedback", type=int, default=FEEDBACK, help="first hits "
+                 "averaged into the query for a second search (0: none)")
   q.add_argument("--csv", help="write the hits as CSV")
   q.add_argument("--json", help="write the hits as JSON")
   q.add_argument("--plot", help="PNG of the best hit's spectrogram and span")
@@ -67,8 +74,9 @@ def main(argv=None) -> int:
       print(f"added {n} recording(s); the index holds {len(idx)} windows over "
             f"{idx.seconds() / 60:.1f} min")
       return 0
-    hits = (idx.query_audio(args.audio, top=args.top) if args.audio
-            else idx.query_word(args.word, top=args.top))
+    kw = dict(top=args.top, feedback=args.feedback)
+    hits = (idx.query_audio(args.audio, **kw) if args.audio
+            else idx.query_word(args.word, **kw))
   except DataError as e:
     print(f"error: {e}", file=sys.stderr)
     return 2

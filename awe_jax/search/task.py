@@ -13,6 +13,7 @@ import csv
 import dataclasses
 import json
 import os
+import zlib
 
 import numpy as np
 import soundfile as sf
@@ -140,6 +141,28 @@ def queries(corpus_dir: str, occurrences: dict, *, n_spoken: int = 100,
   out["typed_seen"] = pick(sorted(w for w in occurrences if w in train), n_typed)
   out["typed_unseen"] = pick(sorted(w for w in occurrences if w not in train), n_typed)
   return out
+
+
+QUERY_SPLITS = ("dev", "test")
+
+
+def query_split(word: str) -> str:
+  """``"dev"`` or ``"test"``: the half of the query words a word is in.
+
+  Search settings are chosen on the dev queries and reported on the test
+  queries (as the dev and evaluation query sets of MediaEval's spoken web
+  search share one collection); the halves are fixed by a hash of the word.
+  """
+  return QUERY_SPLITS[zlib.crc32(word.encode()) % 2]
+
+
+def split_queries(qs: dict, split: str) -> dict:
+  """The queries of :func:`queries` whose words are in ``split``."""
+  if split not in QUERY_SPLITS + ("all",):
+    raise ValueError(f"split {split!r}: expected one of {QUERY_SPLITS + ('all',)}")
+  keep = lambda w: split == "all" or query_split(w) == split
+  return {k: [q for q in v if keep(q[0] if isinstance(q, tuple) else q)]
+          for k, v in qs.items()}
 
 
 def evaluate(run_query, items, occurrences: dict, hours: float) -> dict:
