@@ -96,7 +96,48 @@ def test_pulse_band_powers_against_numpy():
                    [PULSE.pulse_band] + list(PULSE.pulse_ref)], 1)
   np.testing.assert_allclose(got[:n_win], 10 * np.log10(want), atol=0.02)
   with pytest.raises(ValueError, match="pulse band"):
-    pulse.PulseConfig(pulse_band=(30.0, 20.0)).check(MEL)
+    pulse.PulseConfig(pulse_band=(30.0, 20.0),
+                      pulse_detector="band").check(MEL)
+  with pytest.raises(ValueError, match="pulse sweep"):
+    pulse.PulseConfig(pulse_sweep=(23.0, 500.0)).check(MEL)
+  with pytest.raises(ValueError, match="matched, band"):
+    pulse.PulseConfig(pulse_detector="comb")
+
+
+class MatchedFilterTest(chex.TestCase):
+
+  @chex.variants(with_jit=True, without_jit=True)
+  def test_matched_power_against_scipy(self):
+    starts = [10.0, 21.0]
+    x = _pulse_train(MEL.rate, 40, starts, amp=0.004)
+    y = pulse.decimate(x, PULSE.pulse_decim)
+    got = self.variant(functools.partial(pulse.matched_power, mel=MEL,
+                                         cfg=PULSE))(y)
+    n_win = (MEL.n_frames(y.size * 16) - MEL.first_frame - MEL.context
+             ) // MEL.stride + 1
+    chex.assert_shape(got, (n_win,))
+    chex.assert_type(got, np.float32)
+    # Reference: scipy's full correlation with the hand-built analytic
+    # pulse; start j of a pulse centred on c is c - L // 2, and each window
+    # takes the max over the 64 starts of its hop.
+    import scipy.signal  # pylint: disable=g-import-not-at-top
+    rate = MEL.rate / 16
+    v = np.arange(int(rate)) / rate
+    tm = np.sin(np.pi * v) ** 2 * np.exp(2j * np.pi * (23 * v - 2.5 * v ** 2))
+    tm /= np.linalg.norm(tm)
+    np.testing.assert_allclose(pulse.template(MEL, PULSE), tm, atol=1e-6)
+    full = np.abs(scipy.signal.correlate(y.astype(np.float64), tm,
+                                         mode="full")) ** 2
+    centre = (MEL.first_frame + np.arange(n_win) * MEL.stride + 2) * 16
+    start = centre - tm.size // 2 - 32
+    want = np.stack([full[np.clip(s + np.arange(64), -tm.size + 1, None)
+                          + tm.size - 1].max() for s in start])
+    np.testing.assert_allclose(got, want, rtol=2e-4, atol=1e-9)
+    # It peaks on the pulses: each pulse's centre window is a local top.
+    t = MEL.window_times(n_win)
+    for s0 in starts:
+      near = np.abs(t - (s0 + 0.5)) < 0.2
+      assert got[near].max() > 100 * np.median(got)
 
 
 def test_fusion_calibrates_each_score_and_takes_the_max(tmp_path):
@@ -104,13 +145,15 @@ def test_fusion_calibrates_each_score_and_takes_the_max(tmp_path):
   typical = {"np": rng.normal(10, 2, 1000), "low": rng.normal(0, 0.5, 1000)}
   files = [{k: v[:600] for k, v in typical.items()},
            {k: v[600:] for k, v in typical.items()}]
-  f = fusion.fit(files, ("np", "low"), 0.99, PULSE)
+  f = fusion.fit(files, ("np", "low"), 0.99, PULSE, low_quantile=0.98)
   np.testing.assert_allclose(f.median, [np.median(typical["np"]),
                                         np.median(typical["low"])])
   fused = f(typical)
   # Each calibrated score is 1.0 at its own 99th percentile.
   cal_np = (typical["np"] - f.median[0]) / f.scale[0]
   assert abs(np.quantile(cal_np, 0.99) - 1.0) < 1e-6
+  cal_low = (typical["low"] - f.median[1]) / f.scale[1]
+  assert abs(np.quantile(cal_low, 0.98) - 1.0) < 1e-6  # its own quantile
   np.testing.assert_allclose(fused, np.maximum(
       cal_np, (typical["low"] - f.median[1]) / f.scale[1]), rtol=1e-5,
                              atol=1e-6)

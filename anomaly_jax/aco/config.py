@@ -99,6 +99,7 @@ class AcoConfig:
   fa_per_hour: float = 1.0      # false-alarm budget of the recall figure
   fuse: tuple = ("np", "low")   # scores fused into "fused" (FUSABLE)
   fuse_quantile: float = 0.99   # typical-window quantile that maps to 1.0
+  fuse_low_quantile: float = 0.98  # the same for the low branch
   fuse_smooth: int = 3          # windows the fused detector scores average
   top_n: int = 8                # spectrogram PNGs of the top detections
   mel: features.MelConfig = MEL
@@ -117,9 +118,10 @@ class AcoConfig:
       raise ValueError(f"fuse is empty: name some of {', '.join(FUSABLE)}")
     if self.fuse_smooth < 1:
       raise ValueError(f"fuse_smooth={self.fuse_smooth} must be >= 1")
-    if not 0.5 < self.fuse_quantile < 1:
-      raise ValueError(f"fuse_quantile={self.fuse_quantile} must be in "
-                       "(0.5, 1)")
+    for name in ("fuse_quantile", "fuse_low_quantile"):
+      if not 0.5 < getattr(self, name) < 1:
+        raise ValueError(f"{name}={getattr(self, name)} must be in "
+                         "(0.5, 1)")
     self.pulse.check(self.mel)
     if ((self.score == ScoreKey.AE or "ae" in self.fuse) and
         not self.detector.train.steps_ae):

@@ -33,6 +33,11 @@ HELP = {
     "fuse": "scores fused into --score=fused: np, vae, gmm_nll, ae, low",
     "fuse_quantile": "typical-window quantile of each fused score that maps "
                      "to 1.0",
+    "fuse_low_quantile": "the same for the low branch (its own threshold: "
+                         "its false alarms are rarer)",
+    "pulse_detector": "low branch per window: matched (filter on the "
+                      "swept pulse) or band (band power vs reference bands)",
+    "pulse_sweep": "start,end Hz of the matched filter's pulse",
     "fuse_smooth": "windows each fused detector score is averaged over (1: "
                    "none)",
     # The low-frequency pulse-series branch (PulseConfig).
@@ -87,7 +92,8 @@ HELP = {
 # Element types of the list flags whose default does not show it, and the
 # fields whose None default hides their kind.
 _LISTS = {"typical_hours": int, "low_bands": float, "band": float,
-          "hidden": int, "fuse": str, "pulse_band": float, "pulse_ref": float}
+          "hidden": int, "fuse": str, "pulse_band": float, "pulse_ref": float,
+          "pulse_sweep": float}
 _KINDS = {"archive": str, "start": str, "end": str, "fmax": float,
           "top_db": float}
 _SCALARS = {bool: flags.DEFINE_bool, int: flags.DEFINE_integer,

@@ -8,7 +8,9 @@ over ``smooth`` consecutive windows of a file (3: 0.51 s, a longer context
 than one 0.21 s window; a lone window's spike is noise more often than an
 event, which lasts seconds).  On the training run's typical files each is
 then mapped to ``(s_k - median_k) / (q_k - median_k)`` (``q_k`` its
-``quantile``: 1.0 is as unusual as the typical hours' top 1 %), and the
+``quantile``: 1.0 is as unusual as the typical hours' top 1 %; the low
+branch has a quantile of its own, ``low_quantile``, as its false alarms
+are rarer than the detector's at the same quantile), and the
 fused score is the max over k: a window is as anomalous as its most
 anomalous view.  The calibration is fitted once at training and kept in
 the workdir (``fusion.json``, with the low branch's settings), so a scan
@@ -66,13 +68,15 @@ def smoothed(s: np.ndarray, n: int) -> np.ndarray:
 
 
 def fit(files: list[dict], keys: tuple, quantile: float,
-        pulse_cfg: pulse.PulseConfig, smooth: int = 1) -> Fusion:
+        pulse_cfg: pulse.PulseConfig, smooth: int = 1,
+        low_quantile: float | None = None) -> Fusion:
   """The calibration of ``keys`` on typical files' ``scores``.
 
   Args:
     files: per typical file, ``{key: [W]}`` its windows' scores in order.
     keys: the scores fused.
     quantile: the typical quantile that maps to 1.0.
+    low_quantile: the same for key "low" (None: ``quantile``).
     pulse_cfg: the low branch's settings (kept with the calibration).
     smooth: windows averaged (``Fusion.smooth``).
   """
@@ -83,7 +87,8 @@ def fit(files: list[dict], keys: tuple, quantile: float,
     s = s[np.isfinite(s)]
     m = float(np.median(s))
     med.append(m)
-    scale.append(max(float(np.quantile(s, quantile)) - m, 1e-6))
+    q = low_quantile if k == "low" and low_quantile is not None else quantile
+    scale.append(max(float(np.quantile(s, q)) - m, 1e-6))
   return Fusion(tuple(keys), tuple(med), tuple(scale), pulse_cfg, smooth)
 
 
@@ -95,9 +100,13 @@ def load(workdir: str) -> Fusion | None:
   try:
     with open(path) as f:
       d = json.load(f)
-    p = d["pulse"]
-    cfg = pulse.PulseConfig(**{**p, "pulse_band": tuple(p["pulse_band"]),
-                               "pulse_ref": tuple(tuple(r) for r in p["pulse_ref"])})
+    # Calibrations written before the matched filter are of the band one.
+    p = {"pulse_detector": pulse.Detector.BAND.value} | d["pulse"]
+    cfg = pulse.PulseConfig(**{
+        **p, "pulse_band": tuple(p["pulse_band"]),
+        "pulse_ref": tuple(tuple(r) for r in p["pulse_ref"]),
+        "pulse_sweep": tuple(p.get("pulse_sweep",
+                                   pulse.PulseConfig.pulse_sweep))})
     return Fusion(tuple(d["keys"]), tuple(d["median"]), tuple(d["scale"]),
                   cfg, int(d["smooth"]))
   except (KeyError, TypeError, ValueError) as e:

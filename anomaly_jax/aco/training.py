@@ -68,7 +68,7 @@ def train(cfg: AcoConfig, arch: Archive) -> det_lib.Detector:
       (w - mean) / std, batch_size=2048).items()} | {"low": s}
              for w, s in zip(whole, low) if len(w)]
   fusion.fit(typical, cfg.fuse, cfg.fuse_quantile, cfg.pulse,
-             cfg.fuse_smooth).save(cfg.workdir)
+             cfg.fuse_smooth, cfg.fuse_low_quantile).save(cfg.workdir)
   with open(os.path.join(out, "features.json"), "w") as f:
     json.dump(mel_dict(cfg.mel), f, indent=1)
   remove_stale(cfg.workdir)
