@@ -13,8 +13,10 @@ in a temporary directory and times, per stage, on the same files:
   ``librosa.power_to_db(librosa.feature.melspectrogram(...))`` + numpy
   windows and standardisation;
 * full scan: ``scan.scan`` itself for ours (decode-ahead thread, JAX
-  features, detector scores, SQLite store), naive decode + librosa features
-  + the same detector for the seed's stack (the seed's PyTorch model is not
+  features with the low bands, detector scores, the low-frequency branch
+  and the fused score, the default ``--score=fused`` of ``aco_main.py``,
+  SQLite store), naive decode + librosa features + the same detector for
+  the seed's stack (the seed's PyTorch model is not
   installed; the scoring model is the same for both, so the ratio is the
   decode and feature path's);
 * Beam: ``beam_scan.scan_archive`` on DirectRunner with ``--workers``
@@ -36,8 +38,8 @@ import numpy as np
 
 from anomaly_jax import detector as det_lib
 from anomaly_jax import train as train_lib
-from anomaly_jax.aco import beam_scan, config, features, fmt, reader, scan
-from anomaly_jax.aco import shards, synth
+from anomaly_jax.aco import beam_scan, config, features, fmt, fusion, pulse
+from anomaly_jax.aco import reader, scan, shards, synth
 from anomaly_jax.aco.store import Store
 
 
@@ -66,13 +68,17 @@ def librosa_windows(x, cfg: features.MelConfig, mean, std):
       n_mels=cfg.n_mels, fmin=cfg.fmin), ref=1.0, amin=cfg.amin,
                            top_db=None).T
   db = db - np.median(db, axis=0)
+  # The seed had no low bands: zeros in their place, for the same detector.
+  db = np.concatenate([np.zeros((len(db), cfg.bands - cfg.n_mels),
+                                db.dtype), db], axis=1)
   n = cfg.n_windows(x.size)
   idx = (cfg.first_frame + np.arange(n)[:, None] * cfg.stride +
          np.arange(cfg.context))
   return (db[idx].reshape(n, -1) - mean) / std
 
 
-def beam_rows(tmp, basedir, paths, det, mean, std, cfg, audio, workers):
+def beam_rows(tmp, basedir, paths, det, mean, std, fuse, cfg, audio,
+              workers):
   """Audio s per wall s of ``beam_scan.scan_archive`` on DirectRunner, per
   running mode: ``(name, whole run, steady state)``.  The whole run counts
   the workers' start-up (imports, detector load, jit compilation); the
@@ -82,13 +88,14 @@ def beam_rows(tmp, basedir, paths, det, mean, std, cfg, audio, workers):
   work = os.path.join(tmp, "work")
   det.save(os.path.join(work, "detector"))
   np.savez(os.path.join(work, "standardize.npz"), mean=mean, std=std)
+  fuse.save(work)
   per_file = audio / len(paths)
   rows = []
   for mode in ("multi_processing", "multi_threading"):
     sd = os.path.join(tmp, f"shards_{mode}")
     store = Store(os.path.join(tmp, f"beam_{mode}.sqlite"))
     t0 = time.perf_counter()
-    beam_scan.scan_archive(paths, basedir, work, cfg, "np", store,
+    beam_scan.scan_archive(paths, basedir, work, cfg, "fused", store,
                            config.BeamConfig(direct_num_workers=workers,
                                              direct_running_mode=mode), sd)
     wall = time.perf_counter() - t0
@@ -117,7 +124,7 @@ def main():
   ap.add_argument("--workers", type=int, default=2,
                   help="DirectRunner workers (direct_num_workers)")
   args = ap.parse_args()
-  cfg = features.MelConfig(stride=4)
+  cfg = config.MEL  # aco_main.py's features (with the low bands)
   tmp = tempfile.mkdtemp(prefix="aco_bench_")
   half = max(1, max(args.files, args.beam_files) // 2)
   basedir = synth.build(os.path.join(tmp, "arch"), synth.SynthConfig(
@@ -136,15 +143,22 @@ def main():
           input_dim=cfg.dim, train=train_lib.TrainConfig(
               eras=1, steps_vae=20, steps_np=10, steps_ae=0)))
   det.score(win0[:10], batch_size=2048)
+  # The default score: NP fused with the low branch, calibrated on file 0.
+  fuse = fusion.fit([{k: np.asarray(v) for k, v in det.score(
+      (win0 - mean) / std, batch_size=2048).items()} | {
+          "low": pulse.file_scores(x0, cfg, pulse.PulseConfig())}],
+                    ("np", "low"), 0.99, pulse.PulseConfig(), 3, 0.98)
+
+  def file_scorer():
+    return scan.FileScorer(cfg, lambda w: det.score(w, batch_size=2048),
+                           "fused", mean, std, fuse)
 
   def ours_features(p):
     return features.file_features(scan.decode_float(p)[1], cfg, mean, std)
 
   def ours_scan_all(_):
     db = os.path.join(tmp, f"scan{time.perf_counter_ns()}.sqlite")
-    scan.scan(paths, basedir, scan.FileScorer(
-        cfg, lambda w: det.score(w, batch_size=2048), "np", mean, std),
-              Store(db), bar=False)
+    scan.scan(paths, basedir, file_scorer(), Store(db), bar=False)
 
   def seed_scan(p):
     return det.score(librosa_windows(naive_read(p), cfg, mean, std),
@@ -166,13 +180,14 @@ def main():
       t_seed = min(t_seed, timed(seed, paths, 1))
     rows.append((name, audio / t_ours, audio / t_seed))
   beam_audio = sum(reader.read_file(p).duration for p in beam_paths)
-  t0 = time.perf_counter()
-  scan.scan(beam_paths, basedir, scan.FileScorer(
-      cfg, lambda w: det.score(w, batch_size=2048), "np", mean, std),
-            Store(os.path.join(tmp, "one.sqlite")), bar=False)
-  one = beam_audio / (time.perf_counter() - t0)
-  brows = beam_rows(tmp, basedir, beam_paths, det, mean, std, cfg,
-                    beam_audio, args.workers)
+  one, brows = 0.0, []
+  if beam_paths:
+    t0 = time.perf_counter()
+    scan.scan(beam_paths, basedir, file_scorer(),
+              Store(os.path.join(tmp, "one.sqlite")), bar=False)
+    one = beam_audio / (time.perf_counter() - t0)
+    brows = beam_rows(tmp, basedir, beam_paths, det, mean, std, fuse, cfg,
+                      beam_audio, args.workers)
   print(f"{len(paths)} files, {audio:.0f} s of 24 kHz audio, "
         f"{os.cpu_count()} CPUs, {dt.datetime.utcnow():%Y-%m-%d %H:%M} UTC")
   print(f"{'stage':<18} {'ours (x real time)':>19} {'seed stack':>11} "
@@ -181,6 +196,8 @@ def main():
     print(f"{name:<18} {o:19.0f} {s:11.0f} {o / s:7.1f}")
   print("(features: ours = decode + JAX log-mel + windows, seed = decode + "
         "librosa + numpy windows)")
+  if not brows:
+    return
   print(f"\nBeam DirectRunner, {args.workers} workers, {len(beam_paths)} "
         f"files ({beam_audio:.0f} s), against scan.scan in this process "
         f"({one:.0f}x real time, jit warm):")
