@@ -149,7 +149,7 @@ def test_fusion_calibrates_each_score_and_takes_the_max(tmp_path):
   np.testing.assert_allclose(f.median, [np.median(typical["np"]),
                                         np.median(typical["low"])])
   fused = f(typical)
-  # Each calibrated score is 1.0 at its own 99th percentile.
+  # Each calibrated score is 1.0 at its own quantile (NP 99th, low 98th).
   cal_np = (typical["np"] - f.median[0]) / f.scale[0]
   assert abs(np.quantile(cal_np, 0.99) - 1.0) < 1e-6
   cal_low = (typical["low"] - f.median[1]) / f.scale[1]

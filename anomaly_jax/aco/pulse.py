@@ -139,7 +139,7 @@ def band_db(y: jnp.ndarray, mel: features.MelConfig, cfg: PulseConfig
     apart: 4x fewer FFTs than one per mel frame, for 1 s pulses).
   """
   fb = jnp.asarray(_filters(mel, cfg))
-  _, centre = _centres(y.shape[0], mel, cfg)
+  centre = _centres(y.shape[0], mel, cfg)
   pad = cfg.pulse_n_fft // 2
   y = jnp.pad(y, (pad, pad))
   frames = features._detrend(  # pylint: disable=protected-access
@@ -206,7 +206,7 @@ def matched_power(y: jnp.ndarray, mel: features.MelConfig, cfg: PulseConfig
     window i's hop (``mel.stride`` mel hops) around its centre.
   """
   tm = template(mel, cfg)
-  _, centre = _centres(y.shape[0], mel, cfg)
+  centre = _centres(y.shape[0], mel, cfg)
   size = 1 << int(np.ceil(np.log2(y.shape[0] + tm.size)))
   corr = jnp.fft.ifft(jnp.fft.fft(y, size) * jnp.conj(jnp.fft.fft(
       jnp.asarray(tm), size)))
@@ -220,14 +220,15 @@ def matched_power(y: jnp.ndarray, mel: features.MelConfig, cfg: PulseConfig
 
 
 def _centres(n_decim: int, mel: features.MelConfig, cfg: PulseConfig):
-  """Windows of a signal of ``n_decim * cfg.pulse_decim`` samples (zero
-  padding included) and their centres in decimated samples (``[W]``)."""
+  """int ``[W]``: the centres, in decimated samples, of the windows of a
+  signal of ``n_decim * cfg.pulse_decim`` samples (zero padding included).
+  """
   n_frames = mel.n_frames(n_decim * cfg.pulse_decim)
   n_win = (n_frames - mel.first_frame - mel.context) // mel.stride + 1
   # Window centres in decimated samples (rounded down for even contexts).
   centre = (mel.first_frame + np.arange(n_win) * mel.stride +
             (mel.context - 1) // 2) * (mel.hop // cfg.pulse_decim)
-  return n_win, centre
+  return centre
 
 
 @functools.partial(jax.jit, static_argnums=(2, 3))
