@@ -9,10 +9,10 @@ and are embedded in jitted batches, one static shape per duration.
 
 Adding is incremental and survives a kill: a recording's vectors are written
 first (atomically), then its rows in one SQLite transaction; a recording
-without rows is embedded again.  Search is exact (``usearch.index.search``)
-up to ``exact_limit`` windows, else through a USearch HNSW index built from
-the vectors and cached as ``hnsw.usearch``.  Overlapping hits are merged by
-non-maximum suppression (:func:`nms`).  The candidates are ranked again by
+without rows is embedded again.  Search is exact (:func:`similarities` with
+every window, then :func:`top_k`) up to ``exact_limit`` windows, else
+through a USearch HNSW index built from the vectors and cached as
+``hnsw.usearch``.  Overlapping hits are merged by non-maximum suppression (:func:`nms`).  The candidates are ranked again by
 a query refined with pseudo-relevance feedback
 (:meth:`SearchIndex.query_vector`).
 
@@ -27,7 +27,7 @@ import sqlite3
 
 import numba
 import numpy as np
-from usearch.index import Index, MetricKind, search as usearch_search
+from usearch.index import Index, MetricKind
 
 from awe_jax.inference import Embedder
 from jaxtk.errors import DataError
@@ -119,6 +119,85 @@ def _nms(starts, ends, groups, order, max_overlap, limit):
       if n == limit:
         break
   return out[:n]
+
+
+def similarities(vecs: np.ndarray, q: np.ndarray, rows=None) -> np.ndarray:
+  """Dot products of rows of ``vecs`` with ``q``, float32.
+
+  Args:
+    vecs: ``[N, E]`` float32, C order.
+    q: ``[E]``.
+    rows: ``[K]`` rows to score (default: all).
+
+  Returns:
+    ``[N]`` (or ``[K]``) ``vecs[rows] @ q``.
+  """
+  q = np.asarray(q, np.float32)
+  if rows is None:
+    return _dots(vecs, q)
+  return _dots_of(vecs, q, np.asarray(rows, np.int64))
+
+
+# Compiled with numba, one thread: 0.36 ms for 35,474 windows of 128, where
+# OpenBLAS's sgemv took 1.0 ms on one thread and 8-20 ms on two shared cores
+# (its threads wait for each other under load).
+@numba.njit(cache=True, fastmath=True)
+def _dots(vecs, q):
+  out = np.empty(vecs.shape[0], np.float32)
+  for i in range(vecs.shape[0]):
+    acc = np.float32(0.0)
+    for j in range(vecs.shape[1]):
+      acc += vecs[i, j] * q[j]
+    out[i] = acc
+  return out
+
+
+@numba.njit(cache=True, fastmath=True)
+def _dots_of(vecs, q, rows):
+  out = np.empty(len(rows), np.float32)
+  for k in range(len(rows)):
+    acc = np.float32(0.0)
+    for j in range(vecs.shape[1]):
+      acc += vecs[rows[k], j] * q[j]
+    out[k] = acc
+  return out
+
+
+def top_k(sim: np.ndarray, k: int) -> np.ndarray:
+  """Indices of the ``k`` largest of ``sim [N]``, largest first (ties in
+  index order); ``np.argsort(-sim, kind="stable")[:k]``, faster.
+
+  A histogram of ``sim`` finds the bin holding the k-th largest; only the
+  values from that bin up are sorted (0.11 ms for 2,000 of 35,474, where
+  ``np.argpartition`` took 0.37 ms).
+  """
+  sim = np.asarray(sim, np.float32)
+  rows = _top_candidates(sim, min(int(k), len(sim)))
+  return rows[np.argsort(-sim[rows], kind="stable")[:k]]
+
+
+@numba.njit(cache=True)
+def _top_candidates(sim, k):
+  """Indices (increasing) of a superset of the ``k`` largest of ``sim``."""
+  bins = 4096
+  if len(sim) == 0 or k <= 0:
+    return np.empty(0, np.int64)
+  lo, hi = sim.min(), sim.max()
+  scale = (bins - 1) / (hi - lo) if hi > lo else 0.0
+  counts = np.zeros(bins, np.int64)
+  for s in sim:
+    counts[int((s - lo) * scale)] += 1
+  b, above = bins - 1, 0
+  while b > 0 and above + counts[b] < k:
+    above += counts[b]
+    b -= 1
+  out = np.empty(above + counts[b], np.int64)
+  n = 0
+  for i in range(len(sim)):
+    if int((sim[i] - lo) * scale) >= b:
+      out[n] = i
+      n += 1
+  return out
 
 
 def audio_files(paths) -> list:
@@ -291,9 +370,10 @@ class SearchIndex:
     k = min(len(c["vecs"]), k)
     if c["hnsw"] is not None:
       m = c["hnsw"].search(q[None], k)
-    else:
-      m = usearch_search(c["vecs"], q[None], k, MetricKind.Cos, exact=True)
-    return np.asarray(m.keys).reshape(-1), np.asarray(m.distances).reshape(-1)
+      return np.asarray(m.keys).reshape(-1), np.asarray(m.distances).reshape(-1)
+    sim = similarities(c["vecs"], q)
+    rows = top_k(sim, k)
+    return rows, 1.0 - sim[rows]
 
   def query_vector(self, q: np.ndarray, *, top: int = 10, candidates: int = 0,
                    max_overlap: float = 0.2, feedback: int = FEEDBACK_HITS,
@@ -320,18 +400,17 @@ class SearchIndex:
     q = q / max(float(np.linalg.norm(q)), 1e-12)
     keys, dist = self._nearest(
         q, candidates or max(20 * top, 200, 20 * feedback))
+    starts, ends, files = c["start"][keys], c["end"][keys], c["file_id"][keys]
     if feedback > 0:
-      first = keys[nms(c["start"][keys], c["end"][keys], c["file_id"][keys],
-                       np.arange(len(keys)), max_overlap=max_overlap,
-                       limit=feedback)]
+      first = keys[nms(starts, ends, files, np.arange(len(keys)),
+                       max_overlap=max_overlap, limit=feedback)]
       q = q + feedback_weight * c["vecs"][first].mean(0)
-      dist = 1.0 - c["vecs"][keys] @ (q / max(float(np.linalg.norm(q)), 1e-12))
-      order = np.argsort(dist, kind="stable")
-      keys, dist = keys[order], dist[order]
-    keep = nms(c["start"][keys], c["end"][keys], c["file_id"][keys],
-               np.arange(len(keys)), max_overlap=max_overlap, limit=top)
-    return [Hit(c["paths"][int(c["file_id"][keys[i]])], float(c["start"][keys[i]]),
-                float(c["end"][keys[i]]), float(dist[i])) for i in keep]
+      q /= max(float(np.linalg.norm(q)), 1e-12)
+      dist = 1.0 - similarities(c["vecs"], q, keys)
+    keep = nms(starts, ends, files, np.argsort(dist, kind="stable"),
+               max_overlap=max_overlap, limit=top)
+    return [Hit(c["paths"][f], *span) for f, *span in zip(
+        *(x[keep].tolist() for x in (files, starts, ends, dist)))]
 
   def query_audio(self, audio, sr: int | None = None, **kwargs) -> list:
     """Query by example: a recording of the word (path or array at ``sr``)."""
