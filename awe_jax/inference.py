@@ -248,6 +248,13 @@ class Embedder:
       return np.zeros((0, self.dim), np.float32)
     return np.concatenate([np.asarray(e)[:n] for e, n in out])
 
+  def compile_queries(self) -> None:
+    """Compiles the one-recording path for every bucket (a first query of
+    each bucket otherwise compiles for about a second)."""
+    for b in self.card.boundaries:
+      self.embed_features([np.zeros((b, int(self.card.features["dim"])),
+                                    np.float32)])
+
   def embed_audio(self, audio, sr: int | None = None) -> np.ndarray:
     """One recording (a path, or ``[S]``/``[S, C]`` at ``sr``) -> ``[E]``."""
     return self.embed_features([self.features(audio, sr)])[0]
