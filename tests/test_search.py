@@ -48,6 +48,22 @@ def test_nms_hand_case():
   assert nms(starts, ends, groups, []) == []
 
 
+def test_similarities_and_top_k_match_numpy():
+  rng = np.random.default_rng(0)
+  vecs = rng.normal(size=(500, 16)).astype(np.float32)
+  q = rng.normal(size=16).astype(np.float32)
+  sim = index_lib.similarities(vecs, q)
+  np.testing.assert_allclose(sim, vecs @ q, rtol=1e-5, atol=1e-5)
+  rows = np.array([7, 3, 499])
+  np.testing.assert_allclose(index_lib.similarities(vecs, q, rows),
+                             vecs[rows] @ q, rtol=1e-5, atol=1e-5)
+  tied = np.round(sim, 1)                     # many ties
+  for x in (sim, tied, np.zeros(5, np.float32)):
+    for k in (0, 1, 10, 200, len(x), len(x) + 3):
+      assert index_lib.top_k(x, k).tolist() == np.argsort(
+          -x, kind="stable")[:k].tolist()
+
+
 def test_window_durations_and_cli_defaults():
   q = {"5": 40, "95": 90}
   assert WindowConfig(num_durations=1).durations(q) == (60,)   # sqrt(40 * 90)
