@@ -9,12 +9,12 @@ and are embedded in jitted batches, one static shape per duration.
 
 Adding is incremental and survives a kill: a recording's vectors are written
 first (atomically), then its rows in one SQLite transaction; a recording
-without rows is embedded again.  Search is exact (:func:`similarities` with
-every window, then :func:`top_k`) up to ``exact_limit`` windows, else
-through a USearch HNSW index built from the vectors and cached as
-``hnsw.usearch``.  Overlapping hits are merged by non-maximum suppression (:func:`nms`).  The candidates are ranked again by
-a query refined with pseudo-relevance feedback
-(:meth:`SearchIndex.query_vector`).
+without rows is embedded again.  Search is exact (``nearest.similarities``
+with every window, then ``nearest.top_k``) up to ``exact_limit`` windows,
+else through a USearch HNSW index built from the vectors and cached as
+``hnsw.usearch``.  Overlapping hits are merged by non-maximum suppression
+(:func:`nms`).  The candidates are ranked again by a query refined with
+pseudo-relevance feedback (:meth:`SearchIndex.query_vector`).
 
 Format versions (``meta.format``): 1, unversioned, had no ``format`` row and
 is migrated on opening by adding it (its storage is format 2's); a format
@@ -30,6 +30,7 @@ import numpy as np
 from usearch.index import Index, MetricKind
 
 from awe_jax.inference import Embedder
+from awe_jax.search.nearest import similarities, top_k
 from jaxtk.errors import DataError
 from jaxtk.progress import progress
 
@@ -119,85 +120,6 @@ def _nms(starts, ends, groups, order, max_overlap, limit):
       if n == limit:
         break
   return out[:n]
-
-
-def similarities(vecs: np.ndarray, q: np.ndarray, rows=None) -> np.ndarray:
-  """Dot products of rows of ``vecs`` with ``q``, float32.
-
-  Args:
-    vecs: ``[N, E]`` float32, C order.
-    q: ``[E]``.
-    rows: ``[K]`` rows to score (default: all).
-
-  Returns:
-    ``[N]`` (or ``[K]``) ``vecs[rows] @ q``.
-  """
-  q = np.asarray(q, np.float32)
-  if rows is None:
-    return _dots(vecs, q)
-  return _dots_of(vecs, q, np.asarray(rows, np.int64))
-
-
-# Compiled with numba, one thread: 0.36 ms for 35,474 windows of 128, where
-# OpenBLAS's sgemv took 1.0 ms on one thread and 8-20 ms on two shared cores
-# (its threads wait for each other under load).
-@numba.njit(cache=True, fastmath=True)
-def _dots(vecs, q):
-  out = np.empty(vecs.shape[0], np.float32)
-  for i in range(vecs.shape[0]):
-    acc = np.float32(0.0)
-    for j in range(vecs.shape[1]):
-      acc += vecs[i, j] * q[j]
-    out[i] = acc
-  return out
-
-
-@numba.njit(cache=True, fastmath=True)
-def _dots_of(vecs, q, rows):
-  out = np.empty(len(rows), np.float32)
-  for k in range(len(rows)):
-    acc = np.float32(0.0)
-    for j in range(vecs.shape[1]):
-      acc += vecs[rows[k], j] * q[j]
-    out[k] = acc
-  return out
-
-
-def top_k(sim: np.ndarray, k: int) -> np.ndarray:
-  """Indices of the ``k`` largest of ``sim [N]``, largest first (ties in
-  index order); ``np.argsort(-sim, kind="stable")[:k]``, faster.
-
-  A histogram of ``sim`` finds the bin holding the k-th largest; only the
-  values from that bin up are sorted (0.11 ms for 2,000 of 35,474, where
-  ``np.argpartition`` took 0.37 ms).
-  """
-  sim = np.asarray(sim, np.float32)
-  rows = _top_candidates(sim, min(int(k), len(sim)))
-  return rows[np.argsort(-sim[rows], kind="stable")[:k]]
-
-
-@numba.njit(cache=True)
-def _top_candidates(sim, k):
-  """Indices (increasing) of a superset of the ``k`` largest of ``sim``."""
-  bins = 4096
-  if len(sim) == 0 or k <= 0:
-    return np.empty(0, np.int64)
-  lo, hi = sim.min(), sim.max()
-  scale = (bins - 1) / (hi - lo) if hi > lo else 0.0
-  counts = np.zeros(bins, np.int64)
-  for s in sim:
-    counts[int((s - lo) * scale)] += 1
-  b, above = bins - 1, 0
-  while b > 0 and above + counts[b] < k:
-    above += counts[b]
-    b -= 1
-  out = np.empty(above + counts[b], np.int64)
-  n = 0
-  for i in range(len(sim)):
-    if int((sim[i] - lo) * scale) >= b:
-      out[n] = i
-      n += 1
-  return out
 
 
 def audio_files(paths) -> list:
