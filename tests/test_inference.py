@@ -63,6 +63,32 @@ def test_features_exactly_as_training(emb, wav):
   np.testing.assert_allclose(emb.embed_audio(y, 8000), ref, atol=2e-5)
 
 
+def _librosa_mfcc_deltas(y):
+  """The corpus' features as librosa's mfcc and delta compute them."""
+  m = inference.librosa.feature.mfcc(
+      y=y, sr=8000, n_mfcc=13, n_fft=200, win_length=200, hop_length=80,
+      n_mels=40, fmin=20.0, fmax=4000.0)
+  d1 = inference.librosa.feature.delta(m, order=1, mode="nearest")
+  d2 = inference.librosa.feature.delta(m, order=2, mode="nearest")
+  return np.concatenate([m, d1, d2], axis=0).T
+
+
+@pytest.mark.parametrize("n", [400, 479, 8000, 12345])
+def test_mfcc_deltas_match_librosa(wav, n):
+  y = np.resize(inference.load_audio(wav), n)   # speech; 12345: repeated
+  got = features.mfcc_deltas(y)
+  chex.assert_shape(got, (1 + n // 80, 39))
+  assert got.dtype == np.float32
+  np.testing.assert_allclose(got, _librosa_mfcc_deltas(y), rtol=1e-5, atol=2e-4)
+
+
+def test_one_query_row_matches_a_batch(emb, wav):
+  f = emb.features(wav)
+  one = emb.embed_features([f])                  # a batch of 1 row
+  two = emb.embed_features([f, f[: len(f) // 2]])   # 8 rows
+  np.testing.assert_allclose(one[0], two[0], atol=1e-6)
+
+
 class NormaliseTest(chex.TestCase):
 
   @chex.variants(with_jit=True, without_jit=True)

@@ -12,7 +12,7 @@ import soundfile as sf
 from sklearn.metrics import average_precision_score
 
 from awe_jax.inference import to_mono
-from awe_jax.search import SearchIndex, WindowConfig, metrics, nms, sdtw, task
+from awe_jax.search import SearchIndex, WindowConfig, metrics, nearest, nms, sdtw, task
 from awe_jax.search import __main__ as cli_module
 from awe_jax.search import index as index_lib
 from awe_jax.search.__main__ import main as cli
@@ -46,6 +46,22 @@ def test_nms_hand_case():
   assert nms(starts, ends, groups, [0, 1], max_overlap=0.9) == [0, 1]
   assert nms(starts, ends, groups, [0, 1, 2, 3, 4], limit=2) == [0, 2]
   assert nms(starts, ends, groups, []) == []
+
+
+def test_similarities_and_top_k_match_numpy():
+  rng = np.random.default_rng(0)
+  vecs = rng.normal(size=(500, 16)).astype(np.float32)
+  q = rng.normal(size=16).astype(np.float32)
+  sim = nearest.similarities(vecs, q)
+  np.testing.assert_allclose(sim, vecs @ q, rtol=1e-5, atol=1e-5)
+  rows = np.array([7, 3, 499])
+  np.testing.assert_allclose(nearest.similarities(vecs, q, rows),
+                             vecs[rows] @ q, rtol=1e-5, atol=1e-5)
+  tied = np.round(sim, 1)                     # many ties
+  for x in (sim, tied, np.zeros(5, np.float32)):
+    for k in (0, 1, 10, 200, len(x), len(x) + 3):
+      assert nearest.top_k(x, k).tolist() == np.argsort(
+          -x, kind="stable")[:k].tolist()
 
 
 def test_window_durations_and_cli_defaults():

@@ -9,12 +9,12 @@ and are embedded in jitted batches, one static shape per duration.
 
 Adding is incremental and survives a kill: a recording's vectors are written
 first (atomically), then its rows in one SQLite transaction; a recording
-without rows is embedded again.  Search is exact (``usearch.index.search``)
-up to ``exact_limit`` windows, else through a USearch HNSW index built from
-the vectors and cached as ``hnsw.usearch``.  Overlapping hits are merged by
-non-maximum suppression (:func:`nms`).  The candidates are ranked again by
-a query refined with pseudo-relevance feedback
-(:meth:`SearchIndex.query_vector`).
+without rows is embedded again.  Search is exact (``nearest.similarities``
+with every window, then ``nearest.top_k``) up to ``exact_limit`` windows,
+else through a USearch HNSW index built from the vectors and cached as
+``hnsw.usearch``.  Overlapping hits are merged by non-maximum suppression
+(:func:`nms`).  The candidates are ranked again by a query refined with
+pseudo-relevance feedback (:meth:`SearchIndex.query_vector`).
 
 Format versions (``meta.format``): 1, unversioned, had no ``format`` row and
 is migrated on opening by adding it (its storage is format 2's); a format
@@ -27,9 +27,10 @@ import sqlite3
 
 import numba
 import numpy as np
-from usearch.index import Index, MetricKind, search as usearch_search
+from usearch.index import Index, MetricKind
 
 from awe_jax.inference import Embedder
+from awe_jax.search.nearest import similarities, top_k
 from jaxtk.errors import DataError
 from jaxtk.progress import progress
 
@@ -291,9 +292,10 @@ class SearchIndex:
     k = min(len(c["vecs"]), k)
     if c["hnsw"] is not None:
       m = c["hnsw"].search(q[None], k)
-    else:
-      m = usearch_search(c["vecs"], q[None], k, MetricKind.Cos, exact=True)
-    return np.asarray(m.keys).reshape(-1), np.asarray(m.distances).reshape(-1)
+      return np.asarray(m.keys).reshape(-1), np.asarray(m.distances).reshape(-1)
+    sim = similarities(c["vecs"], q)
+    rows = top_k(sim, k)
+    return rows, 1.0 - sim[rows]
 
   def query_vector(self, q: np.ndarray, *, top: int = 10, candidates: int = 0,
                    max_overlap: float = 0.2, feedback: int = FEEDBACK_HITS,
@@ -320,18 +322,17 @@ class SearchIndex:
     q = q / max(float(np.linalg.norm(q)), 1e-12)
     keys, dist = self._nearest(
         q, candidates or max(20 * top, 200, 20 * feedback))
+    starts, ends, files = c["start"][keys], c["end"][keys], c["file_id"][keys]
     if feedback > 0:
-      first = keys[nms(c["start"][keys], c["end"][keys], c["file_id"][keys],
-                       np.arange(len(keys)), max_overlap=max_overlap,
-                       limit=feedback)]
+      first = keys[nms(starts, ends, files, np.arange(len(keys)),
+                       max_overlap=max_overlap, limit=feedback)]
       q = q + feedback_weight * c["vecs"][first].mean(0)
-      dist = 1.0 - c["vecs"][keys] @ (q / max(float(np.linalg.norm(q)), 1e-12))
-      order = np.argsort(dist, kind="stable")
-      keys, dist = keys[order], dist[order]
-    keep = nms(c["start"][keys], c["end"][keys], c["file_id"][keys],
-               np.arange(len(keys)), max_overlap=max_overlap, limit=top)
-    return [Hit(c["paths"][int(c["file_id"][keys[i]])], float(c["start"][keys[i]]),
-                float(c["end"][keys[i]]), float(dist[i])) for i in keep]
+      q /= max(float(np.linalg.norm(q)), 1e-12)
+      dist = 1.0 - similarities(c["vecs"], q, keys)
+    keep = nms(starts, ends, files, np.argsort(dist, kind="stable"),
+               max_overlap=max_overlap, limit=top)
+    return [Hit(c["paths"][f], *span) for f, *span in zip(
+        *(x[keep].tolist() for x in (files, starts, ends, dist)))]
 
   def query_audio(self, audio, sr: int | None = None, **kwargs) -> list:
     """Query by example: a recording of the word (path or array at ``sr``)."""
