@@ -75,29 +75,31 @@ def set_lr(opt_state, lr: float):
 
 
 def dropout_key(rng):
-  """This step's threefry key ``rng`` as an ``"rbg"`` key for dropout and
-  SpecAugment.
+  """This step's threefry key ``rng`` as a ``"philox4x32"`` key for dropout
+  and SpecAugment.
 
-  The ``"rbg"`` implementation draws bits with XLA's RngBitGenerator, which
-  XLA:CPU expands into one fused kernel; JAX's threefry is lowered on CPU as
-  a rolled 5-iteration loop that writes four ``uint32`` arrays of the mask's
-  size per iteration (14 % of the default-config step, docs/step-perf.md).
-  ``jax.random.key(seed, impl="rbg")`` is built the same way, from the
-  threefry key twice, so the bits depend on ``(seed, step)`` only: a resumed
-  run draws the same masks.
+  JAX's Philox 4x32 (a built-in key implementation) computes each mask's bits
+  as one element-wise fusion over a counter: 11 ms of CPU for a 256 x 56 x
+  256 dropout mask, against 80 ms with ``"rbg"`` keys (XLA:CPU's expansion of
+  RngBitGenerator) and 62 ms with threefry, which JAX lowers on CPU as a
+  rolled 5-iteration loop writing four ``uint32`` arrays of the mask's size
+  per iteration (docs/step-perf.md).  Its key is two ``uint32`` words, the
+  threefry key's own, so the bits depend on ``(seed, step)`` only: a resumed
+  run draws the same masks, and the counter is the element's index in the
+  whole array, so a batch split over devices draws the same masks as one.
 
   Args:
     rng: a raw ``uint32[2]`` or typed threefry key (a raw ``uint32[4]`` key,
-      from ``jax_default_prng_impl="rbg"``, is used as it is).
+      from ``jax_default_prng_impl="rbg"``, has its halves xor-ed).
 
   Returns:
-    A typed ``"rbg"`` key.
+    A typed ``"philox4x32"`` key.
   """
   if jnp.issubdtype(rng.dtype, jax.dtypes.prng_key):
     rng = jax.random.key_data(rng)
-  if rng.shape[-1] == 2:
-    rng = jnp.concatenate([rng, rng], axis=-1)
-  return jax.random.wrap_key_data(rng, impl="rbg")
+  if rng.shape[-1] == 4:
+    rng = rng[..., :2] ^ rng[..., 2:]
+  return jax.random.wrap_key_data(rng, impl="philox4x32")
 
 
 def _packed(batch, key):
