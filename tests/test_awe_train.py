@@ -261,5 +261,38 @@ class ScheduleTest(absltest.TestCase):
     self.assertAlmostEqual(st.lr, 1e-4)
 
 
+class DropoutKeyTest(absltest.TestCase):
+  """``train.dropout_key``: Threefry 4x32 bits, a function of the step's
+  key only, the same masks whether the array is split over devices or not."""
+
+  def test_masks_deterministic_and_device_independent(self):
+    rng = jax.random.fold_in(jax.random.PRNGKey(3), 7)
+    key = train.dropout_key(rng)
+    self.assertEqual(str(jax.random.key_impl(key)), "threefry4x32")
+    chex.assert_trees_all_equal(jax.random.key_data(key), jax.random.key_data(
+        jax.random.split(rng)).reshape(4))
+    shape = (8, 16, 64)
+    mask = jax.jit(lambda k: jax.random.bernoulli(k, 0.9, shape))
+    m1 = np.asarray(mask(key))
+    self.assertTrue(np.array_equal(m1, np.asarray(mask(train.dropout_key(rng)))))
+    self.assertFalse(np.array_equal(m1, np.asarray(mask(train.dropout_key(
+        jax.random.fold_in(jax.random.PRNGKey(3), 8))))))
+    self.assertAlmostEqual(m1.mean(), 0.9, delta=0.02)  # 8,192 Bernoullis
+    # Dropout of an input split over two devices along the batch: the
+    # one-device masks.
+    mesh = jax.sharding.Mesh(np.array(jax.devices()[:2]), ("data",))
+    x = jax.device_put(jnp.ones(shape), jax.sharding.NamedSharding(
+        mesh, jax.sharding.PartitionSpec("data")))
+    drop = jax.jit(lambda k, x: jnp.where(
+        jax.random.bernoulli(k, 0.9, x.shape), x, 0.0))
+    sharded = drop(key, x)
+    self.assertLen(sharded.sharding.device_set, 2)
+    np.testing.assert_array_equal(np.asarray(sharded), m1.astype(np.float32))
+    # A raw four-word key (jax_default_prng_impl="rbg") is used as it is.
+    raw4 = jnp.arange(4, dtype=jnp.uint32)
+    chex.assert_trees_all_equal(jax.random.key_data(train.dropout_key(raw4)),
+                                raw4)
+
+
 if __name__ == "__main__":
   absltest.main()
