@@ -300,7 +300,7 @@ def main():
   p.add_argument("--prng", default="threefry2x32",
                  choices=["threefry2x32", "rbg", "unsafe_rbg"],
                  help="jax: PRNG of the parameters and step keys (the "
-                 "dropout bits are philox4x32 whatever it says: "
+                 "dropout bits are threefry4x32 whatever it says: "
                  "awe_jax.train.dropout_key)")
   p.add_argument("--host_devices", type=int, default=1,
                  help="jax on CPU: split the batch over this many host "
