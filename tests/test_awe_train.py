@@ -74,8 +74,11 @@ class TrainTest(absltest.TestCase):
     # |g| >> eps, so a gradient that is float-rounding noise around 0 (summed
     # in another order over two devices) can move its weight by up to
     # +-lr per step.  Tolerance: every weight within 1e-6 + 2 lr of the
-    # single-device run, and 99 % of them within 1e-6 (measured: 99.6 %
-    # after 3 steps); the loss to 1e-4.
+    # single-device run, and 98 % of them within 1e-6 (measured after 3
+    # steps: 99.6 % with rbg dropout masks, 98.7 % with the threefry4x32
+    # ones of train.dropout_key: how many gradients are rounding noise
+    # depends on which units the masks drop); the loss to 1e-4.  That the
+    # masks themselves agree is test_two_devices_equal_one's (SGD, 2e-5).
     cfg = dataclasses.replace(CFG, model=dataclasses.replace(CFG.model, dropout=0.1))
     s = train.setup(cfg, self.data)
     (p1, l1), (p2, l2) = (self._steps_on(d, s.tx, cfg, s, num_steps=3)
@@ -84,7 +87,7 @@ class TrainTest(absltest.TestCase):
     diff = np.concatenate([np.abs(a - b).ravel() for a, b in
                            zip(jax.tree.leaves(p1), jax.tree.leaves(p2))])
     self.assertLessEqual(diff.max(), 1e-6 + 2 * cfg.lr)
-    self.assertGreaterEqual(np.mean(diff <= 1e-6), 0.99)
+    self.assertGreaterEqual(np.mean(diff <= 1e-6), 0.98)
 
   def test_sharded_evaluation_equals_unsharded(self):
     s = train.setup(CFG, self.data)
