@@ -75,29 +75,34 @@ def set_lr(opt_state, lr: float):
 
 
 def dropout_key(rng):
-  """This step's threefry key ``rng`` as an ``"rbg"`` key for dropout and
-  SpecAugment.
+  """This step's threefry key ``rng`` as a ``"threefry4x32"`` key for dropout
+  and SpecAugment.
 
-  The ``"rbg"`` implementation draws bits with XLA's RngBitGenerator, which
-  XLA:CPU expands into one fused kernel; JAX's threefry is lowered on CPU as
-  a rolled 5-iteration loop that writes four ``uint32`` arrays of the mask's
-  size per iteration (14 % of the default-config step, docs/step-perf.md).
-  ``jax.random.key(seed, impl="rbg")`` is built the same way, from the
-  threefry key twice, so the bits depend on ``(seed, step)`` only: a resumed
-  run draws the same masks.
+  JAX's Threefry 4x32 (a built-in key implementation) computes each mask's
+  bits as one element-wise fusion over a counter: 10 ms of CPU for a 256 x
+  56 x 256 dropout mask, against 80 ms with ``"rbg"`` keys (XLA:CPU's
+  expansion of RngBitGenerator) and 62 ms with the default threefry 2x32,
+  which JAX lowers on CPU as a rolled 5-iteration loop writing four
+  ``uint32`` arrays of the mask's size per iteration (docs/step-perf.md).
+  Its four key words are the two halves of ``split(rng)``, so the bits
+  depend on ``(seed, step)`` only: a resumed run draws the same masks.  The
+  counter is the element's index in the whole array, so a batch split over
+  devices draws the same masks as one.  (``"philox4x32"`` is as fast but
+  does not compile for arrays sharded over devices in jaxlib 0.10.2.)
 
   Args:
     rng: a raw ``uint32[2]`` or typed threefry key (a raw ``uint32[4]`` key,
       from ``jax_default_prng_impl="rbg"``, is used as it is).
 
   Returns:
-    A typed ``"rbg"`` key.
+    A typed ``"threefry4x32"`` key.
   """
   if jnp.issubdtype(rng.dtype, jax.dtypes.prng_key):
     rng = jax.random.key_data(rng)
   if rng.shape[-1] == 2:
-    rng = jnp.concatenate([rng, rng], axis=-1)
-  return jax.random.wrap_key_data(rng, impl="rbg")
+    halves = jax.random.split(jax.random.wrap_key_data(rng, impl="threefry2x32"))
+    rng = jax.random.key_data(halves).reshape(4)
+  return jax.random.wrap_key_data(rng, impl="threefry4x32")
 
 
 def _packed(batch, key):

@@ -299,7 +299,9 @@ def main():
   p.add_argument("--impls", default="jax,torch,compile")
   p.add_argument("--prng", default="threefry2x32",
                  choices=["threefry2x32", "rbg", "unsafe_rbg"],
-                 help="jax: PRNG of the parameters and dropout masks")
+                 help="jax: PRNG of the parameters and step keys (the "
+                 "dropout bits are threefry4x32 whatever it says: "
+                 "awe_jax.train.dropout_key)")
   p.add_argument("--host_devices", type=int, default=1,
                  help="jax on CPU: split the batch over this many host "
                  "devices (XLA_FLAGS=--xla_force_host_platform_device_count)")

@@ -74,8 +74,11 @@ class TrainTest(absltest.TestCase):
     # |g| >> eps, so a gradient that is float-rounding noise around 0 (summed
     # in another order over two devices) can move its weight by up to
     # +-lr per step.  Tolerance: every weight within 1e-6 + 2 lr of the
-    # single-device run, and 99 % of them within 1e-6 (measured: 99.6 %
-    # after 3 steps); the loss to 1e-4.
+    # single-device run, and 98 % of them within 1e-6 (measured after 3
+    # steps: 99.6 % with rbg dropout masks, 98.7 % with the threefry4x32
+    # ones of train.dropout_key: how many gradients are rounding noise
+    # depends on which units the masks drop); the loss to 1e-4.  That the
+    # masks themselves agree is test_two_devices_equal_one's (SGD, 2e-5).
     cfg = dataclasses.replace(CFG, model=dataclasses.replace(CFG.model, dropout=0.1))
     s = train.setup(cfg, self.data)
     (p1, l1), (p2, l2) = (self._steps_on(d, s.tx, cfg, s, num_steps=3)
@@ -84,7 +87,7 @@ class TrainTest(absltest.TestCase):
     diff = np.concatenate([np.abs(a - b).ravel() for a, b in
                            zip(jax.tree.leaves(p1), jax.tree.leaves(p2))])
     self.assertLessEqual(diff.max(), 1e-6 + 2 * cfg.lr)
-    self.assertGreaterEqual(np.mean(diff <= 1e-6), 0.99)
+    self.assertGreaterEqual(np.mean(diff <= 1e-6), 0.98)
 
   def test_sharded_evaluation_equals_unsharded(self):
     s = train.setup(CFG, self.data)
@@ -259,6 +262,39 @@ class ScheduleTest(absltest.TestCase):
     self.assertEqual([a.revert for a in acts], [False] * 5 + [True, False, False])
     self.assertEqual([a.improved for a in acts], [True] + [False] * 5 + [True, False])
     self.assertAlmostEqual(st.lr, 1e-4)
+
+
+class DropoutKeyTest(absltest.TestCase):
+  """``train.dropout_key``: Threefry 4x32 bits, a function of the step's
+  key only, the same masks whether the array is split over devices or not."""
+
+  def test_masks_deterministic_and_device_independent(self):
+    rng = jax.random.fold_in(jax.random.PRNGKey(3), 7)
+    key = train.dropout_key(rng)
+    self.assertEqual(str(jax.random.key_impl(key)), "threefry4x32")
+    chex.assert_trees_all_equal(jax.random.key_data(key), jax.random.key_data(
+        jax.random.split(rng)).reshape(4))
+    shape = (8, 16, 64)
+    mask = jax.jit(lambda k: jax.random.bernoulli(k, 0.9, shape))
+    m1 = np.asarray(mask(key))
+    self.assertTrue(np.array_equal(m1, np.asarray(mask(train.dropout_key(rng)))))
+    self.assertFalse(np.array_equal(m1, np.asarray(mask(train.dropout_key(
+        jax.random.fold_in(jax.random.PRNGKey(3), 8))))))
+    self.assertAlmostEqual(m1.mean(), 0.9, delta=0.02)  # 8,192 Bernoullis
+    # Dropout of an input split over two devices along the batch: the
+    # one-device masks.
+    mesh = jax.sharding.Mesh(np.array(jax.devices()[:2]), ("data",))
+    x = jax.device_put(jnp.ones(shape), jax.sharding.NamedSharding(
+        mesh, jax.sharding.PartitionSpec("data")))
+    drop = jax.jit(lambda k, x: jnp.where(
+        jax.random.bernoulli(k, 0.9, x.shape), x, 0.0))
+    sharded = drop(key, x)
+    self.assertLen(sharded.sharding.device_set, 2)
+    np.testing.assert_array_equal(np.asarray(sharded), m1.astype(np.float32))
+    # A raw four-word key (jax_default_prng_impl="rbg") is used as it is.
+    raw4 = jnp.arange(4, dtype=jnp.uint32)
+    chex.assert_trees_all_equal(jax.random.key_data(train.dropout_key(raw4)),
+                                raw4)
 
 
 if __name__ == "__main__":
