@@ -191,10 +191,11 @@ class TonalTest(chex.TestCase):
     x[20 * MEL.rate:21 * MEL.rate] += 2e-3 * unit
     x = x.astype(np.float32)
     cfg = tonal.TonalConfig(tonal_band=(100.0, 2000.0))
-    got = self.variant(functools.partial(tonal.frame_log_max, mel=MEL,
-                                         cfg=cfg))(x, n)
-    chex.assert_shape(got, (n // MEL.hop + 1,))
-    chex.assert_type(got, np.float32)
+    power = self.variant(functools.partial(tonal.band_power, mel=MEL,
+                                           cfg=cfg))(x)
+    chex.assert_shape(power, (n // MEL.hop + 1, 170 - 9 + 1))
+    chex.assert_type(power, np.float32)
+    got = tonal.frame_log_max(x, n, MEL, cfg)
     # Reference: numpy's rfft of centred, periodic-Hann frames (scipy's
     # window), each bin's median over every 4th frame.
     import scipy.signal  # pylint: disable=g-import-not-at-top
@@ -206,6 +207,7 @@ class TonalTest(chex.TestCase):
     assert (lo, hi) == (9, 170)  # 100-2,000 Hz in 11.7 Hz bins
     p = np.abs(np.fft.rfft(fr * scipy.signal.get_window("hann", MEL.n_fft),
                            axis=1)[:, lo:hi + 1]) ** 2
+    np.testing.assert_allclose(power, p, rtol=1e-3, atol=1e-9 * p.max())
     want = np.log((p / np.median(p[::4], axis=0)).max(axis=1))
     np.testing.assert_allclose(got, want, rtol=1e-3, atol=2e-3)
     # Per window: the 12-frame mean peaks on the unit, far above noise.

@@ -60,27 +60,45 @@ def bins(mel: features.MelConfig, cfg: TonalConfig) -> tuple[int, int]:
           min(int(np.floor(cfg.tonal_band[1] / step)), mel.n_fft // 2))
 
 
-@functools.partial(jax.jit, static_argnums=(2, 3))
-def frame_log_max(x: jnp.ndarray, n_valid, mel: features.MelConfig,
-                  cfg: TonalConfig) -> jnp.ndarray:
-  """float32 ``[m / hop + 1]``: per centred frame of ``x`` (``[m]``, a
-  multiple of ``mel.hop``, zero past ``n_valid``), the log of the largest
-  band power over its bin's median; NaN for frames centred past
-  ``n_valid``."""
+CHUNK = 128  # frames per lax.map step (as features.CHUNK: stays in cache)
+
+
+@functools.partial(jax.jit, static_argnums=(1, 2))
+def band_power(x: jnp.ndarray, mel: features.MelConfig,
+               cfg: TonalConfig) -> jnp.ndarray:
+  """float32 ``[m / hop + 1, bins]``: the power in ``cfg.tonal_band``'s
+  rfft bins of each centred, periodic-Hann frame of ``x`` (``[m]``, a
+  multiple of ``mel.hop``; frame i centred on sample ``i * hop``, its mean
+  removed), ``CHUNK`` frames per ``lax.map`` step."""
   if mel.n_fft != 2 * mel.hop:
     raise ValueError(f"the tonal branch frames by half-overlapping blocks: "
                      f"n_fft={mel.n_fft} must be 2 x hop={mel.hop}")
   lo, hi = bins(mel, cfg)
-  xp = jnp.pad(x, (mel.n_fft // 2, mel.n_fft // 2)).reshape(-1, mel.hop)
-  frames = jnp.concatenate([xp[:-1], xp[1:]], axis=1)
-  frames = frames - frames.mean(axis=1, keepdims=True)
+  blocks = jnp.pad(x, (mel.n_fft // 2, mel.n_fft // 2)).reshape(-1, mel.hop)
+  n = blocks.shape[0] - 1
+  steps = -(-n // CHUNK)
+  blocks = jnp.pad(blocks, ((0, steps * CHUNK + 1 - blocks.shape[0]), (0, 0)))
   window = jnp.asarray(np.hanning(mel.n_fft + 1)[:-1], jnp.float32)
-  power = jnp.abs(jnp.fft.rfft(frames * window, axis=1)[:, lo:hi + 1]) ** 2
-  valid = jnp.arange(frames.shape[0]) <= n_valid // mel.hop
-  med = jnp.nanmedian(jnp.where(valid[:, None], power, jnp.nan)[::MEDIAN_STEP],
-                      axis=0)
-  ratio = power / jnp.maximum(med, 1e-30)
-  return jnp.where(valid, jnp.log(ratio.max(axis=1)), jnp.nan)
+
+  def step(i):
+    b = jax.lax.dynamic_slice_in_dim(blocks, i * CHUNK, CHUNK + 1)
+    frames = jnp.concatenate([b[:-1], b[1:]], axis=1)
+    frames = frames - frames.mean(axis=1, keepdims=True)
+    return jnp.abs(jnp.fft.rfft(frames * window, axis=1)[:, lo:hi + 1]) ** 2
+
+  return jax.lax.map(step, jnp.arange(steps)).reshape(-1, hi - lo + 1)[:n]
+
+
+def frame_log_max(x: np.ndarray, n_valid: int, mel: features.MelConfig,
+                  cfg: TonalConfig) -> np.ndarray:
+  """float32 ``[n_valid // hop + 1]``: per centred frame of ``x`` (``[m]``,
+  zero past ``n_valid``), the log of the largest band power over its bin's
+  median (over every ``MEDIAN_STEP``-th frame; on the host: XLA's sort on
+  CPU took 6x longer than the whole ``band_power``)."""
+  power = np.asarray(band_power(jnp.asarray(x), mel, cfg))[
+      :n_valid // mel.hop + 1]
+  med = np.median(power[::MEDIAN_STEP], axis=0)
+  return np.log((power / np.maximum(med, 1e-30)).max(axis=1))
 
 
 def file_scores(x: np.ndarray, mel: features.MelConfig,
@@ -101,8 +119,7 @@ def file_scores(x: np.ndarray, mel: features.MelConfig,
   m = -(-max(n, 1) // features.BUCKET) * features.BUCKET
   padded = np.zeros(m, np.float32)
   padded[:n] = x
-  per_frame = np.asarray(frame_log_max(jnp.asarray(padded), n, mel, cfg),
-                         np.float64)[:n // mel.hop + 1]
+  per_frame = frame_log_max(padded, n, mel, cfg).astype(np.float64)
   n_win = mel.n_windows(n)
   centre = (mel.first_frame + np.arange(n_win) * mel.stride +
             (mel.context - 1) // 2)
