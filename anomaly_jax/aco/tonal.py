@@ -103,17 +103,11 @@ def frame_log_max(x: np.ndarray, n_valid: int, mel: features.MelConfig,
 
 def file_scores(x: np.ndarray, mel: features.MelConfig,
                 cfg: TonalConfig) -> np.ndarray:
-  """The branch's score of each scan window of one file.
-
-  Args:
-    x: float32 ``[n]`` samples in full scale at ``mel.rate``.
-    mel: the scan's features (window grid).
-    cfg: this branch's parameters.
-
-  Returns:
-    float32 ``[mel.n_windows(n)]``: the mean over ``cfg.tonal_frames``
-    frames centred on each window of the log max whitened band power.
-  """
+  """float32 ``[mel.n_windows(n)]``: per scan window of one file's
+  samples ``x`` (float32 ``[n]``, full scale, at ``mel.rate``), the mean
+  over ``cfg.tonal_frames`` frames centred on it of ``frame_log_max``.
+  The signal is zero padded to a multiple of ``features.BUCKET`` (a few
+  compiled shapes, as ``features.file_features``)."""
   n = x.size
   cfg.check(mel)
   m = -(-max(n, 1) // features.BUCKET) * features.BUCKET
