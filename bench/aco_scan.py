@@ -13,8 +13,8 @@ in a temporary directory and times, per stage, on the same files:
   ``librosa.power_to_db(librosa.feature.melspectrogram(...))`` + numpy
   windows and standardisation;
 * full scan: ``scan.scan`` itself for ours (decode-ahead thread, JAX
-  features with the low bands, detector scores, the low-frequency branch
-  and the fused score, the default ``--score=fused`` of ``aco_main.py``,
+  features with the low bands, detector scores, the low-frequency and
+  tonal branches and the fused score, the default ``--score=fused`` of ``aco_main.py``,
   SQLite store), naive decode + librosa features + the same detector for
   the seed's stack (the seed's PyTorch model is not
   installed; the scoring model is the same for both, so the ratio is the
@@ -38,7 +38,8 @@ import numpy as np
 
 from anomaly_jax import detector as det_lib
 from anomaly_jax import train as train_lib
-from anomaly_jax.aco import beam_scan, config, features, fmt, fusion, pulse
+from anomaly_jax.aco import (beam_scan, config, features, fmt, fusion, pulse,
+                             tonal)
 from anomaly_jax.aco import reader, scan, shards, synth
 from anomaly_jax.aco.store import Store
 
@@ -143,11 +144,14 @@ def main():
           input_dim=cfg.dim, train=train_lib.TrainConfig(
               eras=1, steps_vae=20, steps_np=10, steps_ae=0)))
   det.score(win0[:10], batch_size=2048)
-  # The default score: NP fused with the low branch, calibrated on file 0.
+  # The default score: NP fused with the low and tonal branches,
+  # calibrated on file 0.
   fuse = fusion.fit([{k: np.asarray(v) for k, v in det.score(
       (win0 - mean) / std, batch_size=2048).items()} | {
-          "low": pulse.file_scores(x0, cfg, pulse.PulseConfig())}],
-                    ("np", "low"), 0.99, pulse.PulseConfig(), 3, 0.98)
+          "low": pulse.file_scores(x0, cfg, pulse.PulseConfig()),
+          "tonal": tonal.file_scores(x0, cfg, tonal.TonalConfig())}],
+                    ("np", "low", "tonal"), 0.99, pulse.PulseConfig(), 3,
+                    0.98)
 
   def file_scorer():
     return scan.FileScorer(cfg, lambda w: det.score(w, batch_size=2048),

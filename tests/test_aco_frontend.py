@@ -8,7 +8,7 @@ import librosa
 import numpy as np
 import pytest
 
-from anomaly_jax.aco import features, fusion, pcen, pulse
+from anomaly_jax.aco import features, fusion, pcen, pulse, tonal
 
 
 class PcenTest(chex.TestCase, parameterized.TestCase):
@@ -168,3 +168,51 @@ def test_fusion_calibrates_each_score_and_takes_the_max(tmp_path):
   got = f3({"np": np.array([0.0, 3.0, 6.0]), "low": np.full(3, -9.0)})
   assert got[1] == np.float32((3.0 - f3.median[0]) / f3.scale[0])
   assert got[0] == np.float32((1.0 - f3.median[0]) / f3.scale[0])
+  # The tonal branch is not averaged either; its settings are kept.
+  ft = fusion.fit([{"tonal": np.arange(10.0)}], ("tonal",), 0.9, PULSE,
+                  smooth=3, tonal_cfg=tonal.TonalConfig(tonal_frames=6))
+  np.testing.assert_allclose(ft({"tonal": np.array([4.5, 9.0, 0.0])}),
+                             [0.0, 4.5 / 3.6, -4.5 / 3.6], rtol=1e-6)
+  ft.save(str(tmp_path))
+  assert fusion.load(str(tmp_path)).tonal.tonal_frames == 6
+
+
+class TonalTest(chex.TestCase):
+
+  @chex.variants(with_jit=True, without_jit=True)
+  def test_tonal_branch_against_numpy_and_on_an_fm_tone(self):
+    # 2^20 samples (175 s at 6 kHz) of red-ish noise; a 1 s, 300 -> 700 Hz
+    # FM unit at 20 s (sin^2 envelope, as the planted humpback units).
+    rng = np.random.default_rng(0)
+    n = features.BUCKET
+    x = np.cumsum(rng.normal(0, 1e-3, n)) * 0.02 + rng.normal(0, 1e-3, n)
+    v = np.arange(MEL.rate) / MEL.rate
+    unit = np.sin(np.pi * v) ** 2 * np.sin(2 * np.pi * (300 * v + 200 * v ** 2))
+    x[20 * MEL.rate:21 * MEL.rate] += 2e-3 * unit
+    x = x.astype(np.float32)
+    cfg = tonal.TonalConfig(tonal_band=(100.0, 2000.0))
+    power = self.variant(functools.partial(tonal.band_power, mel=MEL,
+                                           cfg=cfg))(x)
+    chex.assert_shape(power, (n // MEL.hop + 1, 170 - 9 + 1))
+    chex.assert_type(power, np.float32)
+    got = tonal.frame_log_max(x, n, MEL, cfg)
+    # Reference: numpy's rfft of centred, periodic-Hann frames (scipy's
+    # window), each bin's median over every 4th frame.
+    import scipy.signal  # pylint: disable=g-import-not-at-top
+    xp = np.pad(x.astype(np.float64), MEL.n_fft // 2)
+    idx = np.arange(n // MEL.hop + 1)[:, None] * MEL.hop + np.arange(
+        MEL.n_fft)
+    fr = xp[idx] - xp[idx].mean(axis=1, keepdims=True)
+    lo, hi = tonal.bins(MEL, cfg)
+    assert (lo, hi) == (9, 170)  # 100-2,000 Hz in 11.7 Hz bins
+    p = np.abs(np.fft.rfft(fr * scipy.signal.get_window("hann", MEL.n_fft),
+                           axis=1)[:, lo:hi + 1]) ** 2
+    np.testing.assert_allclose(power, p, rtol=1e-3, atol=1e-9 * p.max())
+    want = np.log((p / np.median(p[::4], axis=0)).max(axis=1))
+    np.testing.assert_allclose(got, want, rtol=1e-3, atol=2e-3)
+    # Per window: the 12-frame mean peaks on the unit, far above noise.
+    s = tonal.file_scores(x, MEL, cfg)
+    chex.assert_shape(s, (MEL.n_windows(n),))
+    t = MEL.window_times(len(s))
+    on = np.abs(t - 20.5) < 0.3
+    assert s[on].max() > np.quantile(s[~(np.abs(t - 20.5) < 1.5)], 1) + 1.0

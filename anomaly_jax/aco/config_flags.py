@@ -30,7 +30,10 @@ HELP = {
                   "the mels)",
     "fa_per_hour": "false-alarm budget of the recall",
     "top_n": "spectrogram PNGs of the top detections",
-    "fuse": "scores fused into --score=fused: np, vae, gmm_nll, ae, low",
+    "fuse": "scores fused into --score=fused: np, vae, gmm_nll, ae, low, "
+            "tonal",
+    "tonal_band": "lo,hi Hz searched for a tone (tonal branch)",
+    "tonal_frames": "STFT frames the tonal branch averages per window",
     "fuse_quantile": "typical-window quantile of each fused score that maps "
                      "to 1.0",
     "fuse_low_quantile": "the same for the low branch (its own threshold: "
@@ -93,7 +96,7 @@ HELP = {
 # fields whose None default hides their kind.
 _LISTS = {"typical_hours": int, "low_bands": float, "band": float,
           "hidden": int, "fuse": str, "pulse_band": float, "pulse_ref": float,
-          "pulse_sweep": float}
+          "pulse_sweep": float, "tonal_band": float}
 _KINDS = {"archive": str, "start": str, "end": str, "fmax": float,
           "top_db": float}
 _SCALARS = {bool: flags.DEFINE_bool, int: flags.DEFINE_integer,

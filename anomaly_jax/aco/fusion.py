@@ -2,8 +2,9 @@
 typical windows, then the largest.
 
 Each score ``s_k`` (the NP tail's error, the GMM NLL, the low-frequency
-branch, ...) has its own units and spread.  The detector's scores (all but
-"low", which integrates over a pulse series itself) are first averaged
+branch, the tonal branch, ...) has its own units and spread.  The
+detector's scores (all but the branches "low" and "tonal", which integrate
+over a pulse or a tone themselves) are first averaged
 over ``smooth`` consecutive windows of a file (3: 0.51 s, a longer context
 than one 0.21 s window; a lone window's spike is noise more often than an
 event, which lasts seconds).  On the training run's typical files each is
@@ -13,7 +14,7 @@ branch has a quantile of its own, ``low_quantile``, as its false alarms
 are rarer than the detector's at the same quantile), and the
 fused score is the max over k: a window is as anomalous as its most
 anomalous view.  The calibration is fitted once at training and kept in
-the workdir (``fusion.json``, with the low branch's settings), so a scan
+the workdir (``fusion.json``, with the branches' settings), so a scan
 uses the training run's numbers.
 """
 import dataclasses
@@ -23,9 +24,12 @@ import os
 import numpy as np
 
 from anomaly_jax.aco import pulse
+from anomaly_jax.aco import tonal as tonal_lib
 from jaxtk.errors import DataError
 
 FILE = "fusion.json"
+# Branches that integrate their own context: not averaged over windows.
+UNSMOOTHED = ("low", "tonal")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -35,7 +39,8 @@ class Fusion:
   median: tuple               # [len(keys)]
   scale: tuple                # [len(keys)], > 0
   pulse: pulse.PulseConfig    # the low branch's settings at training
-  smooth: int = 1             # windows averaged (all keys but "low")
+  smooth: int = 1             # windows averaged (keys not UNSMOOTHED)
+  tonal: tonal_lib.TonalConfig = tonal_lib.TonalConfig()  # the tonal branch's
 
   def __call__(self, scores: dict) -> np.ndarray:
     """float32 ``[W]``: max over ``keys`` of the calibrated ``scores[k]``
@@ -44,16 +49,19 @@ class Fusion:
     if missing:
       raise ValueError(f"fusion of {self.keys}: no score {missing} among "
                        f"{sorted(scores)}")
-    return np.max([(smoothed(scores[k], self.smooth if k != "low" else 1)
-                    - m) / s
+    return np.max([(smoothed(scores[k], self._smooth(k)) - m) / s
                    for k, m, s in zip(self.keys, self.median, self.scale)],
                   axis=0).astype(np.float32)
+
+  def _smooth(self, key: str) -> int:
+    return 1 if key in UNSMOOTHED else self.smooth
 
   def save(self, workdir: str):
     with open(os.path.join(workdir, FILE), "w") as f:
       json.dump({"keys": list(self.keys), "median": list(self.median),
                  "scale": list(self.scale), "smooth": self.smooth,
-                 "pulse": dataclasses.asdict(self.pulse)}, f, indent=1)
+                 "pulse": dataclasses.asdict(self.pulse),
+                 "tonal": dataclasses.asdict(self.tonal)}, f, indent=1)
 
 
 def smoothed(s: np.ndarray, n: int) -> np.ndarray:
@@ -69,7 +77,8 @@ def smoothed(s: np.ndarray, n: int) -> np.ndarray:
 
 def fit(files: list[dict], keys: tuple, quantile: float,
         pulse_cfg: pulse.PulseConfig, smooth: int = 1,
-        low_quantile: float | None = None) -> Fusion:
+        low_quantile: float | None = None,
+        tonal_cfg: tonal_lib.TonalConfig = tonal_lib.TonalConfig()) -> Fusion:
   """The calibration of ``keys`` on typical files' ``scores``.
 
   Args:
@@ -79,17 +88,19 @@ def fit(files: list[dict], keys: tuple, quantile: float,
     low_quantile: the same for key "low" (None: ``quantile``).
     pulse_cfg: the low branch's settings (kept with the calibration).
     smooth: windows averaged (``Fusion.smooth``).
+    tonal_cfg: the tonal branch's settings (kept with the calibration).
   """
   med, scale = [], []
   for k in keys:
-    s = np.concatenate([smoothed(f[k], smooth if k != "low" else 1)
+    s = np.concatenate([smoothed(f[k], 1 if k in UNSMOOTHED else smooth)
                         for f in files])
     s = s[np.isfinite(s)]
     m = float(np.median(s))
     med.append(m)
     q = low_quantile if k == "low" and low_quantile is not None else quantile
     scale.append(max(float(np.quantile(s, q)) - m, 1e-6))
-  return Fusion(tuple(keys), tuple(med), tuple(scale), pulse_cfg, smooth)
+  return Fusion(tuple(keys), tuple(med), tuple(scale), pulse_cfg, smooth,
+                tonal_cfg)
 
 
 def load(workdir: str) -> Fusion | None:
@@ -107,7 +118,10 @@ def load(workdir: str) -> Fusion | None:
         "pulse_ref": tuple(tuple(r) for r in p["pulse_ref"]),
         "pulse_sweep": tuple(p.get("pulse_sweep",
                                    pulse.PulseConfig.pulse_sweep))})
+    ton = d.get("tonal", {})
+    ton = tonal_lib.TonalConfig(**{**ton, "tonal_band": tuple(ton.get(
+        "tonal_band", tonal_lib.TonalConfig.tonal_band))})
     return Fusion(tuple(d["keys"]), tuple(d["median"]), tuple(d["scale"]),
-                  cfg, int(d["smooth"]))
+                  cfg, int(d["smooth"]), ton)
   except (KeyError, TypeError, ValueError) as e:
     raise DataError(path, f"not a fusion calibration: {e}") from e

@@ -19,7 +19,8 @@ from absl import logging
 import numpy as np
 
 from anomaly_jax import detector as det_lib
-from anomaly_jax.aco import features, fmt, fusion, peer, pulse, reader
+from anomaly_jax.aco import (features, fmt, fusion, peer, pulse, reader,
+                             tonal)
 from anomaly_jax.aco.config import ScoreKey
 from anomaly_jax.aco.store import SCORE_KEYS, FileResult, Store
 from jaxtk import configs
@@ -59,14 +60,16 @@ def select_files(paths: list[str], start: dt.datetime | None,
 
 def typical_windows(paths: list[str], cfg: features.MelConfig,
                     per_file: int, seed: int = 0,
-                    low: pulse.PulseConfig | None = None):
+                    low: pulse.PulseConfig | None = None,
+                    tonal_cfg: tonal.TonalConfig | None = None):
   """Unstandardised context windows sampled from typical files.
 
   Returns:
     float32 ``[N, cfg.dim]``, up to ``per_file`` windows from each readable
     file (damaged files are logged and skipped); with ``low``, a triple:
     those windows, and per readable file all its windows (``[W, cfg.dim]``)
-    and their low-branch scores (``[W]``), for ``fusion.fit``.
+    and its branch scores ``{"low": [W]}`` (and ``"tonal"`` with
+    ``tonal_cfg``), for ``fusion.fit``.
   """
   rng = np.random.default_rng(seed)
   out, whole, low_out = [], [], []
@@ -83,7 +86,10 @@ def typical_windows(paths: list[str], cfg: features.MelConfig,
     out.append(win[take])
     if low is not None:
       whole.append(win)
-      low_out.append(pulse.file_scores(x, cfg, low))
+      branch = {"low": pulse.file_scores(x, cfg, low)}
+      if tonal_cfg is not None:
+        branch["tonal"] = tonal.file_scores(x, cfg, tonal_cfg)
+      low_out.append(branch)
   if not out:
     raise DataError(os.path.commonpath(paths) if paths else "archive",
                     "no readable typical files to train on")
@@ -127,7 +133,8 @@ class FileScorer:
     scorer: ``[W, cfg.dim] -> {name: [W]}`` (``Detector.score``).
     score_key: which of the scorer's outputs is "score".
     mean, std: ``[cfg.dim]`` training standardisation.
-    fuse: the training run's fusion (adds the scores "low" and "fused");
+    fuse: the training run's fusion (adds the scores "low", "fused" and,
+      if fused, "tonal");
       None: neither.
   """
 
@@ -170,6 +177,9 @@ class FileScorer:
       if self.fuse is not None:
         scores["low"] = pulse.file_scores(f.samples, self.cfg,
                                           self.fuse.pulse)
+        if "tonal" in self.fuse.keys:
+          scores["tonal"] = tonal.file_scores(f.samples, self.cfg,
+                                              self.fuse.tonal)
         scores["fused"] = self.fuse(scores)
       if self.score_key not in scores:
         raise ValueError(f"score={self.score_key!r} is not an output of the "

@@ -52,7 +52,7 @@ def train(cfg: AcoConfig, arch: Archive) -> det_lib.Detector:
   logging.info("training on %d typical files (UTC hours %s)", len(paths),
                cfg.typical_hours)
   x, whole, low = scan.typical_windows(paths, cfg.mel, cfg.train_per_file,
-                                       low=cfg.pulse)
+                                       low=cfg.pulse, tonal_cfg=cfg.tonal)
   mean, std = x.mean(0), x.std(0) + 1e-3
   std = std / features.low_band_scale(cfg.mel, cfg.low_weight)
   x = (x - mean) / std
@@ -65,10 +65,11 @@ def train(cfg: AcoConfig, arch: Archive) -> det_lib.Detector:
   det.save(out)
   np.savez(os.path.join(cfg.workdir, "standardize.npz"), mean=mean, std=std)
   typical = [{k: np.asarray(v) for k, v in det.score(
-      (w - mean) / std, batch_size=2048).items()} | {"low": s}
+      (w - mean) / std, batch_size=2048).items()} | s
              for w, s in zip(whole, low) if len(w)]
   fusion.fit(typical, cfg.fuse, cfg.fuse_quantile, cfg.pulse,
-             cfg.fuse_smooth, cfg.fuse_low_quantile).save(cfg.workdir)
+             cfg.fuse_smooth, cfg.fuse_low_quantile, cfg.tonal
+             ).save(cfg.workdir)
   with open(os.path.join(out, "features.json"), "w") as f:
     json.dump(mel_dict(cfg.mel), f, indent=1)
   remove_stale(cfg.workdir)
