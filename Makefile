@@ -13,8 +13,10 @@ run: setup
 	$(PY) experiments/awe_main.py
 	$(PY) experiments/aco_main.py
 
+# Two pytest-xdist workers, one test file each at a time (a file's
+# module fixtures are built once); conftest.py sets the XLA flags in each.
 test: setup
-	$(PY) -m pytest -q tests
+	$(PY) -m pytest -q -n 2 --dist loadfile tests
 
 # Not timed tests: each prints ratios against its peer measured in the same run.
 bench:

@@ -75,7 +75,7 @@ class NPTest(chex.TestCase):
       e_g = jnp.log(vae.recon_error(g, p, x_gen, "np"))
       return np_loss.np_loss(e_t, e_g, tau=1.0)[0]
 
-    grads = jax.grad(loss)(p)
+    grads = jax.jit(jax.grad(loss))(p)
     norm = lambda t: sum(float(jnp.abs(v).sum()) for v in jax.tree.leaves(t))
     self.assertGreater(norm(grads["encoder"]), 0)
     self.assertGreater(norm(grads["mu"]), 0)

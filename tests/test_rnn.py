@@ -93,7 +93,7 @@ class RNNTrainingTest(absltest.TestCase):
     data_dir = awe_fixture.make_corpus(os.path.join(root, "data"))
     cfg = configs.tiny()
     cfg = dataclasses.replace(
-        cfg, epochs=1, grad_clip=10.0, hinge_each=True,
+        cfg, epochs=1, grad_clip=10.0, hinge_each=True, num_buckets=1,
         model=dataclasses.replace(cfg.model, encoder="bigru", rnn_hidden=8,
                                   rnn_acoustic_layers=2, rnn_phone_layers=1,
                                   phone_embed_dim=8))

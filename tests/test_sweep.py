@@ -16,8 +16,9 @@ from awe_jax.models import init_params
 import awe_fixture
 
 
+# One length bucket: one train-step and one evaluation compile per row.
 TINY = dict(epochs=1, d_model=32, d_ff=64, acoustic_layers=1, batch_size=32,
-            topk=4, eval_batch_size=64)
+            topk=4, eval_batch_size=64, num_buckets=1)
 _AP_ROW = re.compile(r"^\| (.+?) \| ([0-9.]+) \| ([0-9.]+) \| ([0-9.]+) \| "
                      r"([0-9.]+) \| ([0-9.]+) \| (\d+) min (\d+) s \|$", re.M)
 
