@@ -118,6 +118,21 @@ class SpecAugmentTest(absltest.TestCase):
     # Time masks: at most 2 x 4 fully zeroed frames per segment.
     self.assertLessEqual(zeroed.all(-1).sum(1).max(), 8)
 
+  def test_step_dropout_key_masks_with_rbg_bits(self):
+    # train.dropout_key gives threefry4x32 keys; with them the default
+    # config's step ran for minutes (jaxlib 0.10.2), so SpecAugment draws
+    # its bits from the same key data as an "rbg" key (augment._rbg).
+    key = train.dropout_key(jax.random.PRNGKey(3))
+    feats = jnp.ones((8, 20, 6))
+    mask = jnp.ones((8, 20), bool)
+    cfg = augment.SpecAugmentConfig(time_masks=2, time_width=4, freq_masks=1,
+                                    freq_width=2)
+    f = jax.jit(augment.spec_augment, static_argnums=3)
+    rbg = jax.random.wrap_key_data(jax.random.key_data(key), impl="rbg")
+    np.testing.assert_array_equal(f(key, feats, mask, cfg),
+                                  f(rbg, feats, mask, cfg))
+    self.assertEqual(str(jax.random.key_impl(augment._rbg(key))), "rbg")
+
   def test_train_only(self):
     cfg = configs.override(configs.tiny(), spec_time_masks=2, spec_time_width=5,
                            spec_freq_masks=1, spec_freq_width=4)
