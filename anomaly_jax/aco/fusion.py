@@ -49,12 +49,9 @@ class Fusion:
     if missing:
       raise ValueError(f"fusion of {self.keys}: no score {missing} among "
                        f"{sorted(scores)}")
-    return np.max([(smoothed(scores[k], self._smooth(k)) - m) / s
+    return np.max([(smoothed(scores[k], _smooth(k, self.smooth)) - m) / s
                    for k, m, s in zip(self.keys, self.median, self.scale)],
                   axis=0).astype(np.float32)
-
-  def _smooth(self, key: str) -> int:
-    return 1 if key in UNSMOOTHED else self.smooth
 
   def save(self, workdir: str):
     with open(os.path.join(workdir, FILE), "w") as f:
@@ -62,6 +59,11 @@ class Fusion:
                  "scale": list(self.scale), "smooth": self.smooth,
                  "pulse": dataclasses.asdict(self.pulse),
                  "tonal": dataclasses.asdict(self.tonal)}, f, indent=1)
+
+
+def _smooth(key: str, smooth: int) -> int:
+  """Windows averaged for ``key``: 1 for the branches in ``UNSMOOTHED``."""
+  return 1 if key in UNSMOOTHED else smooth
 
 
 def smoothed(s: np.ndarray, n: int) -> np.ndarray:
@@ -92,8 +94,7 @@ def fit(files: list[dict], keys: tuple, quantile: float,
   """
   med, scale = [], []
   for k in keys:
-    s = np.concatenate([smoothed(f[k], 1 if k in UNSMOOTHED else smooth)
-                        for f in files])
+    s = np.concatenate([smoothed(f[k], _smooth(k, smooth)) for f in files])
     s = s[np.isfinite(s)]
     m = float(np.median(s))
     med.append(m)
