@@ -191,20 +191,25 @@ class TonalTest(chex.TestCase):
     x[20 * MEL.rate:21 * MEL.rate] += 2e-3 * unit
     x = x.astype(np.float32)
     cfg = tonal.TonalConfig(tonal_band=(100.0, 2000.0))
-    power = self.variant(functools.partial(tonal.band_power, mel=MEL,
-                                           cfg=cfg))(x)
-    chex.assert_shape(power, (n // MEL.hop + 1, 170 - 9 + 1))
+    lo, hi = tonal.bins(MEL, cfg)
+    assert (lo, hi) == (9, 170)  # 100-2,000 Hz in 11.7 Hz bins
+    # The tonal powers come out of the features' own STFT pass.
+    power = self.variant(functools.partial(
+        features._power, cfg=MEL, tonal_bins=(lo, hi)))(x)[2]
+    chex.assert_shape(power, (n // MEL.hop + 1, hi - lo + 1))
     chex.assert_type(power, np.float32)
-    got = tonal.frame_log_max(x, n, MEL, cfg)
+    ff = features.analyse(x, MEL, tonal_bins=(lo, hi))
+    np.testing.assert_allclose(ff.tonal, power, rtol=1e-5)
+    got = tonal.frame_log_max(ff.tonal)
     # Reference: numpy's rfft of centred, periodic-Hann frames (scipy's
-    # window), each bin's median over every 4th frame.
+    # window), each frame's linear trend removed (MEL.detrend), each bin's
+    # median over every 4th frame.
     import scipy.signal  # pylint: disable=g-import-not-at-top
+    assert MEL.detrend
     xp = np.pad(x.astype(np.float64), MEL.n_fft // 2)
     idx = np.arange(n // MEL.hop + 1)[:, None] * MEL.hop + np.arange(
         MEL.n_fft)
-    fr = xp[idx] - xp[idx].mean(axis=1, keepdims=True)
-    lo, hi = tonal.bins(MEL, cfg)
-    assert (lo, hi) == (9, 170)  # 100-2,000 Hz in 11.7 Hz bins
+    fr = scipy.signal.detrend(xp[idx], axis=1)
     p = np.abs(np.fft.rfft(fr * scipy.signal.get_window("hann", MEL.n_fft),
                            axis=1)[:, lo:hi + 1]) ** 2
     np.testing.assert_allclose(power, p, rtol=1e-3, atol=1e-9 * p.max())
@@ -216,3 +221,10 @@ class TonalTest(chex.TestCase):
     t = MEL.window_times(len(s))
     on = np.abs(t - 20.5) < 0.3
     assert s[on].max() > np.quantile(s[~(np.abs(t - 20.5) < 1.5)], 1) + 1.0
+
+
+def test_tonal_window_scores_reject_powers_of_another_band():
+  n = features.BUCKET // 8
+  power = np.ones((MEL.n_frames(n), 5), np.float32)
+  with pytest.raises(ValueError, match="tonal power of shape"):
+    tonal.window_scores(power, n, MEL, tonal.TonalConfig())

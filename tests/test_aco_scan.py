@@ -161,3 +161,22 @@ def test_library_defaults_are_the_scripts_defaults():
   assert (t.tau, t.quantile, t.proposal, t.steps_np) == (0.1, 0.9, "prior",
                                                         200)
   assert c.trained_detector().input_dim == c.mel.dim == 335
+
+
+def test_store_keeps_values_and_writes_absent_or_nan_scores_as_null(tmp_path):
+  from anomaly_jax.aco.store import FileResult  # pylint: disable=g-import-not-at-top
+  t = np.arange(4) * 0.5 + 100.0
+  score = np.array([0.1, np.nan, 2.5, -1.0])
+  db = Store(str(tmp_path / "s.sqlite"))
+  db.add(FileResult("a/b.HYD", 100.0, 2.0, t,
+                    {"score": score, "energy": np.arange(4.0)}))
+  got = db.windows()
+  np.testing.assert_array_equal(got["t"], t)
+  np.testing.assert_array_equal(got["score"], score)  # NaN stays NaN
+  np.testing.assert_array_equal(got["energy"], np.arange(4.0))
+  assert np.isnan(got["np"]).all()  # a key the result does not have
+  nulls = db.db.execute(
+      "SELECT COUNT(*) FROM windows WHERE score IS NULL").fetchone()[0]
+  assert nulls == 1
+  assert db.db.execute("SELECT COUNT(*) FROM windows WHERE np IS NULL"
+                       ).fetchone()[0] == 4

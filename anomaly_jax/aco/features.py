@@ -18,6 +18,7 @@ band-limited energy of each window, the baseline detector's score.
 """
 import dataclasses
 import functools
+from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
@@ -157,9 +158,12 @@ def _detrend(frames):
   return frames - mean - slope * t
 
 
-def _power(x, cfg):
+def _power(x, cfg, tonal_bins=None):
   """Band powers of every centred frame: ``[F, cfg.bands]`` (low bands, then
-  mels) and ``[F]`` (the energy baseline's band).
+  mels), ``[F]`` (the energy baseline's band) and, with ``tonal_bins``
+  (first, last rfft bin), the power of each of those bins ``[F, bins]``
+  (the tonal branch's input, ``tonal.py``: the same FFT, not a second one),
+  else None.
 
   ``CHUNK`` frames at a time (``lax.map``), so that a step's frames,
   complex spectra and powers stay in cache: whole-file intermediates
@@ -188,17 +192,23 @@ def _power(x, cfg):
     if cfg.detrend:
       f = _detrend(f)
     spec = jnp.fft.rfft(f * win, axis=-1)
-    out = (spec.real ** 2 + spec.imag ** 2) @ proj
+    pw = spec.real ** 2 + spec.imag ** 2
+    out = pw @ proj
     if low:
       f = frames(y, i * CHUNK * hop_y, cfg.low_n_fft, hop_y)
       spec = jnp.fft.rfft((f - f.mean(axis=1, keepdims=True)) * low_win,
                           axis=-1)
       out = jnp.concatenate([(spec.real ** 2 + spec.imag ** 2) @ low_fb,
                              out], axis=1)
-    return out
+    if tonal_bins is None:
+      return out, None
+    return out, pw[:, tonal_bins[0]:tonal_bins[1] + 1]
 
-  out = jax.lax.map(step, jnp.arange(steps)).reshape(steps * CHUNK, -1)
-  return out[:n_frames, :-1], out[:n_frames, -1]
+  out, tone = jax.lax.map(step, jnp.arange(steps))
+  out = out.reshape(steps * CHUNK, -1)
+  if tone is not None:
+    tone = tone.reshape(steps * CHUNK, -1)[:n_frames]
+  return out[:n_frames, :-1], out[:n_frames, -1], tone
 
 
 def _pad_centred(x, n_fft: int, span: int):
@@ -264,9 +274,9 @@ def _low_constants(cfg: MelConfig):
   return win.astype(np.float32), fb.astype(np.float32)
 
 
-@functools.partial(jax.jit, static_argnums=(1,))
-def _file_features(x, cfg, n_valid, mean, std):
-  mel_power, band_power = _power(x, cfg)
+@functools.partial(jax.jit, static_argnums=(1, 5))
+def _file_features(x, cfg, n_valid, mean, std, tonal_bins):
+  mel_power, band_power, tone = _power(x, cfg, tonal_bins)
   db = _to_db(mel_power, cfg)
   if cfg.frontend == "pcen":
     n_low = cfg.bands - cfg.n_mels
@@ -283,7 +293,53 @@ def _file_features(x, cfg, n_valid, mean, std):
   n_win = (db.shape[0] - cfg.first_frame - cfg.context) // cfg.stride + 1
   win = (_windows(db, cfg, n_win) - mean) / std
   energy = _windows(e_db[:, None], cfg, n_win).mean(axis=1)
-  return win, energy, mel_power[:, -cfg.n_mels:]
+  return win, energy, mel_power[:, -cfg.n_mels:], tone
+
+
+class FileFeatures(NamedTuple):
+  """What one pass over a file's STFT gives (``analyse``).
+
+  Attributes:
+    windows: float32 ``[W, cfg.dim]`` standardised context windows.
+    energy: float32 ``[W]`` the energy baseline, dB above the file's median.
+    mels: float32 ``[cfg.n_frames(n), cfg.n_mels]`` mel band powers (the
+      PCEN peer's input, ``peer.py``).
+    tonal: float32 ``[cfg.n_frames(n), bins]`` the power of each rfft bin
+      of ``tonal_bins`` per frame (``tonal.py``), or None.
+  """
+  windows: np.ndarray
+  energy: np.ndarray
+  mels: np.ndarray
+  tonal: np.ndarray | None
+
+
+def analyse(x: np.ndarray, cfg: MelConfig, mean=None, std=None,
+            tonal_bins: tuple[int, int] | None = None) -> FileFeatures:
+  """One file's features from one STFT: ``FileFeatures``.
+
+  Args:
+    x: float32 ``[n]`` samples in full scale.
+    cfg: parameters (``cfg.rate`` must be the file's rate).
+    mean, std: float32 ``[cfg.dim]`` from the training windows (default 0, 1).
+    tonal_bins: first and last (inclusive) rfft bin whose powers to return
+      as well (``tonal.bins``), or None.
+
+  The signal is zero padded to a multiple of ``BUCKET`` (a few compiled
+  shapes); window times are ``cfg.window_times(W)``.
+  """
+  n = x.size
+  padded = np.zeros(-(-max(n, 1) // BUCKET) * BUCKET, np.float32)
+  padded[:n] = x
+  mean = np.zeros(cfg.dim, np.float32) if mean is None else mean
+  std = np.ones(cfg.dim, np.float32) if std is None else std
+  win, energy, mels, tone = _file_features(
+      jnp.asarray(padded), cfg, n, jnp.asarray(mean, jnp.float32),
+      jnp.asarray(std, jnp.float32),
+      None if tonal_bins is None else tuple(int(b) for b in tonal_bins))
+  w, f = cfg.n_windows(n), cfg.n_frames(n)
+  return FileFeatures(np.asarray(win[:w]), np.asarray(energy[:w]),
+                      np.asarray(mels[:f]),
+                      None if tone is None else np.asarray(tone[:f]))
 
 
 def file_features(x: np.ndarray, cfg: MelConfig, mean=None, std=None):
@@ -299,21 +355,4 @@ def file_features(x: np.ndarray, cfg: MelConfig, mean=None, std=None):
     file's median), ``W = cfg.n_windows(n)``; window times from
     ``cfg.window_times(W)``.
   """
-  return file_features_and_mels(x, cfg, mean, std)[:2]
-
-
-def file_features_and_mels(x: np.ndarray, cfg: MelConfig, mean=None,
-                           std=None):
-  """``file_features`` and the mel band powers they came from (for the
-  PCEN peer, ``peer.py``): float32 ``[cfg.n_frames(n), cfg.n_mels]``."""
-  n = x.size
-  padded = np.zeros(-(-max(n, 1) // BUCKET) * BUCKET, np.float32)
-  padded[:n] = x
-  mean = np.zeros(cfg.dim, np.float32) if mean is None else mean
-  std = np.ones(cfg.dim, np.float32) if std is None else std
-  win, energy, mels = _file_features(jnp.asarray(padded), cfg, n,
-                                     jnp.asarray(mean, jnp.float32),
-                                     jnp.asarray(std, jnp.float32))
-  w = cfg.n_windows(n)
-  return (np.asarray(win[:w]), np.asarray(energy[:w]),
-          np.asarray(mels[:cfg.n_frames(n)]))
+  return analyse(x, cfg, mean, std)[:2]

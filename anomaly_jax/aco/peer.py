@@ -29,7 +29,7 @@ def frame_scores(mel_power: np.ndarray, cfg: MelConfig) -> np.ndarray:
 
   Args:
     mel_power: float ``[F, n_mels]`` mel band powers of one file (centred
-      frames, as ``features.file_features_and_mels`` returns them).
+      frames, as ``features.analyse`` returns them).
     cfg: the features' rate and hop (the PCEN time constant is in s).
 
   Returns:

@@ -80,7 +80,9 @@ def typical_windows(paths: list[str], cfg: features.MelConfig,
     except (DataError, OSError) as e:
       logging.warning("skipped for training: %s", e)
       continue
-    win, _ = features.file_features(x, cfg)
+    ff = features.analyse(x, cfg, tonal_bins=None if tonal_cfg is None
+                          else tonal.bins(cfg, tonal_cfg))
+    win = ff.windows
     take = np.sort(rng.choice(len(win), min(per_file, len(win)),
                               replace=False))
     out.append(win[take])
@@ -88,7 +90,8 @@ def typical_windows(paths: list[str], cfg: features.MelConfig,
       whole.append(win)
       branch = {"low": pulse.file_scores(x, cfg, low)}
       if tonal_cfg is not None:
-        branch["tonal"] = tonal.file_scores(x, cfg, tonal_cfg)
+        branch["tonal"] = tonal.window_scores(ff.tonal, x.size, cfg,
+                                              tonal_cfg)
       low_out.append(branch)
   if not out:
     raise DataError(os.path.commonpath(paths) if paths else "archive",
@@ -169,17 +172,19 @@ class FileScorer:
     if f.error is not None:
       return FileResult(rel, start, error=f.error)
     t0 = time.perf_counter()
-    win, energy, mels = features.file_features_and_mels(
-        f.samples, self.cfg, self.mean, self.std)
+    tone = self.fuse is not None and "tonal" in self.fuse.keys
+    win, energy, mels, power = features.analyse(
+        f.samples, self.cfg, self.mean, self.std,
+        tonal.bins(self.cfg, self.fuse.tonal) if tone else None)
     scores = {"score": np.zeros(0)}
     if len(win):
       scores = {k: np.asarray(v) for k, v in self.scorer(win).items()}
       if self.fuse is not None:
         scores["low"] = pulse.file_scores(f.samples, self.cfg,
                                           self.fuse.pulse)
-        if "tonal" in self.fuse.keys:
-          scores["tonal"] = tonal.file_scores(f.samples, self.cfg,
-                                              self.fuse.tonal)
+        if tone:
+          scores["tonal"] = tonal.window_scores(power, f.samples.size,
+                                                self.cfg, self.fuse.tonal)
         scores["fused"] = self.fuse(scores)
       if self.score_key not in scores:
         raise ValueError(f"score={self.score_key!r} is not an output of the "

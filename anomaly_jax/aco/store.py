@@ -76,6 +76,16 @@ class FileResult:
             else np.asarray(self.scores[k], np.float64) for k in SCORE_KEYS]
 
 
+def _nan_to_none(c: np.ndarray) -> list:
+  """``c`` (float64 ``[W]``) as Python floats, None (SQL NULL) for NaN."""
+  nan = np.isnan(c)
+  if not nan.any():
+    return c.tolist()
+  out = c.astype(object)
+  out[nan] = None
+  return out.tolist()
+
+
 class Store:
   """The scan database at ``path`` (created if missing); one writer."""
 
@@ -101,15 +111,14 @@ class Store:
     s, e = cols[0], cols[1]
     stats = ((float(s.max()), float(np.percentile(s, 99)), float(s.mean()),
               float(e.max())) if n else (None,) * 4)
-    rows = zip([r.path] * n, range(n), r.times.tolist(),
-               *[c.tolist() for c in cols])
+    rows = list(zip([r.path] * n, range(n), r.times.tolist(),
+                    *[_nan_to_none(c) for c in cols]))
     with self.db:
       self.db.execute("DELETE FROM windows WHERE path = ?", (r.path,))
       self.db.executemany(
           f"INSERT INTO windows (path, idx, t, {', '.join(SCORE_KEYS)}) "
           f"VALUES ({', '.join('?' * (3 + len(SCORE_KEYS)))})",
-          [tuple(None if isinstance(v, float) and v != v else v for v in row)
-           for row in rows])
+          rows)
       self.db.execute(
           "INSERT OR REPLACE INTO files VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
           (r.path, r.start, r.seconds, "error" if r.error else "ok", r.error,
