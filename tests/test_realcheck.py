@@ -196,3 +196,46 @@ def test_check_end_to_end_on_a_tiny_model(tmp_path):
   assert 0.0 < r["acoustic"]["dtw_ap"] <= 1.0
   report = check.format_report(r)
   assert "MFCC+DTW" in report and "ktuberling / + vocabulary" in report
+
+
+def test_transfer_scores_unseen_speakers_apart(tmp_path):
+  import csv  # pylint: disable=g-import-not-at-top
+  import sys  # pylint: disable=g-import-not-at-top
+  sys.path.insert(0, os.path.dirname(__file__))
+  import awe_fixture  # pylint: disable=g-import-not-at-top
+  from awe_jax import input_pipeline, transfer  # pylint: disable=g-import-not-at-top
+  workdir, train_dir = _tiny_run(tmp_path)
+  eval_dir = awe_fixture.make_corpus(tmp_path / "eval", feat_dim=39)
+  # The run "heard" speaker a in training; the eval corpus' test split has
+  # utterances by a (even) and b (odd).
+  with open(os.path.join(train_dir, "manifest.csv"), "w", newline="") as f:
+    w = csv.writer(f)
+    w.writerow(["utt_id", "split", "speaker"])
+    w.writerows([["t1", "train", "a"], ["d1", "dev", "b"]])
+  segs = input_pipeline.load_dataset(eval_dir).splits["test"]
+  utts = sorted({str(k).rsplit("/", 1)[0] for k in segs.keys})
+  with open(os.path.join(eval_dir, "manifest.csv"), "w", newline="") as f:
+    w = csv.writer(f)
+    w.writerow(["utt_id", "split", "speaker"])
+    w.writerows([[u, "test", "ab"[i % 2]] for i, u in enumerate(utts)])
+  r = transfer.run(workdir, train_dir, eval_dir)
+  assert (r["speakers_unseen"], r["speakers_heard"]) == (["b"], ["a"])
+  by_b = sum(str(k).rsplit("/", 1)[0] in utts[1::2] for k in segs.keys)
+  assert r["all"]["tokens"] == len(segs.words)
+  assert r["speakers unseen in training"]["tokens"] == by_b
+  # No eval word is in the two-word training vocabulary.
+  assert (r["unseen speakers, unseen words"]["tokens"] == by_b)
+  for scope in transfer.SCOPES:
+    assert 0.0 < r[scope]["acoustic_ap"] <= 1.0
+    assert 0.0 < r[scope]["crossview_ap"] <= 1.0
+  with open(os.path.join(workdir, transfer.RESULT_FILE)) as f:
+    assert json.load(f)["all"] == json.loads(json.dumps(r["all"]))
+  assert "speakers unseen in training" in transfer.format_report(r)
+  # A test utterance missing from the manifest is named.
+  with open(os.path.join(eval_dir, "manifest.csv"), "w") as f:
+    f.write("utt_id,split,speaker\n")
+  with pytest.raises(DataError, match="not in it"):
+    transfer.run(workdir, train_dir, eval_dir)
+  os.remove(os.path.join(train_dir, "manifest.csv"))
+  with pytest.raises(DataError, match="build_info.json"):
+    transfer.run(workdir, train_dir, eval_dir)
