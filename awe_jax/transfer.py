@@ -60,10 +60,15 @@ def speakers(data_dir: str) -> dict:
   return {r["utt_id"]: (r["split"], r["speaker"]) for r in rows}
 
 
-def run(workdir: str, train_dir: str, eval_dir: str,
-        split: str = "test") -> dict:
+def run(workdir: str, train_dir: str, eval_dir: str, split: str = "test",
+        also_heard: tuple = (), out: str | None = None) -> dict:
   """Scores the best (else latest) checkpoint of ``workdir`` (trained on
-  ``train_dir``) on ``eval_dir``'s ``split``; writes ``workdir/transfer.json``.
+  ``train_dir``) on ``eval_dir``'s ``split``; writes ``out`` (default
+  ``workdir/transfer.json``).
+
+  ``also_heard``: other training data directories whose training speakers
+  and words count as heard too, so that two models trained on different
+  corpora are scored on the same tokens (those neither heard).
 
   Returns:
     ``{"checkpoint", "speakers_unseen", "speakers_heard", <scope>: {"tokens",
@@ -78,8 +83,11 @@ def run(workdir: str, train_dir: str, eval_dir: str,
     raise DataError(eval_dir, f"no split {split!r} (has {sorted(ds.splits)})")
   model = build_model(config, vocab.num_phones)
   params, ckpt = check.restore_params(workdir, model, config)
-  heard = sorted({spk for sp, spk in speakers(train_dir).values()
-                  if sp == "train"})
+  heard = sorted({spk for d in (train_dir, *also_heard)
+                  for sp, spk in speakers(d).values() if sp == "train"})
+  known = set(vocab.word_to_phones)
+  for d in also_heard:
+    known |= set(check.read_vocab(d).word_to_phones)
   who = speakers(eval_dir)
   segs = ds.splits[split]
   utts = [str(k).rsplit("/", 1)[0] for k in segs.keys]
@@ -105,24 +113,25 @@ def run(workdir: str, train_dir: str, eval_dir: str,
   word_embs = ev.phones(params, np.arange(len(words)))
   spk = np.asarray([who[u][1] for u in utts])
   unseen = ~np.isin(spk, heard)
-  new_word = ~np.isin(segs.words, sorted(vocab.word_to_phones))
-  out = {"workdir": workdir, "checkpoint": ckpt, "train_dir": train_dir,
-         "eval_dir": eval_dir, "split": split,
-         "speakers_unseen": sorted(set(spk[unseen].tolist())),
-         "speakers_heard": sorted(set(spk[~unseen].tolist()))}
+  new_word = ~np.isin(segs.words, sorted(known))
+  result = {"workdir": workdir, "checkpoint": ckpt, "train_dir": train_dir,
+            "also_heard": list(also_heard), "eval_dir": eval_dir,
+            "split": split,
+            "speakers_unseen": sorted(set(spk[unseen].tolist())),
+            "speakers_heard": sorted(set(spk[~unseen].tolist()))}
   for name, mask in zip(SCOPES, (np.ones(len(spk), bool), unseen,
                                  unseen & new_word)):
     if mask.sum() < 2:
       continue
     ids = np.unique(labels[mask])
-    out[name] = {
+    result[name] = {
         "tokens": int(mask.sum()), "words": int(ids.size),
         "acoustic_ap": metrics.acoustic_ap(embs[mask], labels[mask]),
         "crossview_ap": metrics.crossview_ap(embs[mask], labels[mask],
                                              word_embs[ids], ids)}
-  with open(os.path.join(workdir, RESULT_FILE), "w") as f:
-    json.dump(out, f, indent=1)
-  return out
+  with open(out or os.path.join(workdir, RESULT_FILE), "w") as f:
+    json.dump(result, f, indent=1)
+  return result
 
 
 def format_report(r: dict) -> str:

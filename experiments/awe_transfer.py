@@ -4,6 +4,8 @@ words unseen in training.
 
   python experiments/awe_transfer.py --workdir=runs/awe-large \
       --train_dir=data/corpus-large-part --eval_dir=data/corpus
+  python experiments/awe_transfer.py --workdir=models/awe-small \
+      --train_dir=data/corpus --also_heard=data/corpus-large-part
 
 Writes ``<workdir>/transfer.json``.
 """
@@ -23,6 +25,11 @@ flags.DEFINE_string("train_dir", None, "the data the run was trained on "
 flags.DEFINE_string("eval_dir", None, "the corpus to score (default: the "
                     "embedded corpus, built on first use)")
 flags.DEFINE_string("split", "test", "the split of --eval_dir to score")
+flags.DEFINE_multi_string("also_heard", [], "another model's training data: "
+                          "its training speakers and words count as heard "
+                          "too (both models scored on the same tokens)")
+flags.DEFINE_string("out", None, "the JSON written (default: "
+                    "<workdir>/transfer.json)")
 
 
 def main(argv):
@@ -32,7 +39,8 @@ def main(argv):
   from awe_jax import corpus, transfer  # pylint: disable=g-import-not-at-top
   try:
     r = transfer.run(FLAGS.workdir, FLAGS.train_dir,
-                     FLAGS.eval_dir or corpus.ensure_corpus(), FLAGS.split)
+                     FLAGS.eval_dir or corpus.ensure_corpus(), FLAGS.split,
+                     tuple(FLAGS.also_heard), FLAGS.out)
   except errors.DataError as e:
     print(f"error: {e}", file=sys.stderr)
     sys.exit(1)

@@ -231,6 +231,18 @@ def test_transfer_scores_unseen_speakers_apart(tmp_path):
   with open(os.path.join(workdir, transfer.RESULT_FILE)) as f:
     assert json.load(f)["all"] == json.loads(json.dumps(r["all"]))
   assert "speakers unseen in training" in transfer.format_report(r)
+  # Speaker b heard by another model too: no unseen tokens left.
+  other = tmp_path / "other"
+  other.mkdir()
+  data.write_vocab(str(other / "vocab.json"), {"cat": ("K", "AE", "T")},
+                   list(lexicon_lib.PHONES))
+  with open(other / "manifest.csv", "w") as f:
+    f.write("utt_id,split,speaker\nx,train,b\n")
+  r2 = transfer.run(workdir, train_dir, eval_dir, also_heard=(str(other),),
+                    out=str(tmp_path / "r2.json"))
+  assert r2["speakers_unseen"] == [] and r2["speakers_heard"] == ["a", "b"]
+  assert "speakers unseen in training" not in r2
+  assert r2["all"] == r["all"]
   # A test utterance missing from the manifest is named.
   with open(os.path.join(eval_dir, "manifest.csv"), "w") as f:
     f.write("utt_id,split,speaker\n")
@@ -239,3 +251,32 @@ def test_transfer_scores_unseen_speakers_apart(tmp_path):
   os.remove(os.path.join(train_dir, "manifest.csv"))
   with pytest.raises(DataError, match="build_info.json"):
     transfer.run(workdir, train_dir, eval_dir)
+
+
+def test_an_exported_model_dir_scores_as_its_checkpoint(tmp_path):
+  import shutil  # pylint: disable=g-import-not-at-top
+  import flax.serialization  # pylint: disable=g-import-not-at-top
+  workdir, data_dir = _tiny_run(tmp_path)
+  config = check.read_config(workdir)
+  model = build_model(config, len(lexicon_lib.PHONES) + 1)
+  params, step = check.restore_params(workdir, model, config)
+  assert step == "best/3"
+  exported = tmp_path / "exported"
+  exported.mkdir()
+  shutil.copy(os.path.join(workdir, "config.json"), exported)
+  with open(exported / "params.msgpack", "wb") as f:
+    f.write(flax.serialization.to_bytes(jax.device_get(params)))
+  got, name = check.restore_params(str(exported), model, config)
+  assert name == "params.msgpack"
+  chex_equal = jax.tree_util.tree_map(np.array_equal, got, params)
+  assert all(jax.tree_util.tree_leaves(chex_equal))
+  src = ("klettres-en_GB", "ktuberling")
+  a = check.run(workdir, data_dir, ROOT, sources=src)
+  b = check.run(str(exported), data_dir, ROOT, sources=src)
+  assert a["checkpoint"] == "best/3" and b["checkpoint"] == "params.msgpack"
+  for key in ("acoustic", "crossview_all", "crossview_ktuberling"):
+    assert a[key] == b[key]
+  with open(exported / "params.msgpack", "wb") as f:
+    f.write(b"\x81\xa1x\x01")  # a msgpack map of the wrong shape
+  with pytest.raises(DataError, match="params.msgpack"):
+    check.restore_params(str(exported), model, config)

@@ -17,6 +17,7 @@ import dataclasses
 import json
 import os
 
+import flax.serialization
 import jax
 import numpy as np
 import scipy.spatial.distance
@@ -61,8 +62,17 @@ def read_vocab(data_dir: str) -> data.Vocab:
 
 
 def restore_params(workdir: str, model, config):
-  """Parameters of the best (else latest) checkpoint and its step."""
+  """Parameters of the best (else latest) checkpoint and its step, or of an
+  exported model directory's ``params.msgpack`` (``Embedder.export``)."""
   params = init_params(model, jax.random.PRNGKey(0), FEAT_DIM)
+  exported = os.path.join(workdir, "params.msgpack")
+  if os.path.exists(exported):
+    with open(exported, "rb") as f:
+      try:
+        return flax.serialization.from_bytes(params, f.read()), "params.msgpack"
+      except (ValueError, KeyError) as e:
+        raise DataError(exported, "does not fit the config with "
+                        f"{FEAT_DIM}-dim MFCC input: {e}") from e
   from awe_jax.train import make_optimizer  # pylint: disable=g-import-not-at-top
   like = {"params": params, "opt": make_optimizer(config).init(params)}
   for name in ("best", "latest"):
