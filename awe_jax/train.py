@@ -18,6 +18,7 @@ import time
 
 from absl import logging
 import flax.linen as nn
+import flax.serialization
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -29,6 +30,7 @@ from awe_jax.factory import build_model
 from awe_jax.models import init_params
 from jaxtk import parallel
 from jaxtk.checkpoint import Checkpoints
+from jaxtk.errors import DataError
 from jaxtk.metrics_io import MetricWriter
 from jaxtk.progress import progress
 
@@ -224,11 +226,47 @@ def _meta(epoch, batch_pos, step, sched, history):
           "sched": list(sched), "history": history}
 
 
-def train_and_evaluate(config, workdir: str, data_dir: str) -> dict:
+def warm_start_params(model_dir: str, like, phones_to_ids: dict):
+  """The parameters of an exported model (``Embedder.export``: its
+  ``params.msgpack``) to start training from, checked against ``like`` (the
+  new run's parameters) and the new data's phone ids.
+
+  Raises:
+    DataError: no ``params.msgpack``, another phone set or order, or
+      parameters of other shapes (another config).
+  """
+  path = os.path.join(model_dir, "params.msgpack")
+  if not os.path.isfile(path):
+    raise DataError(path, "cannot read: no such file (export a run with "
+                    "Embedder.export)")
+  card = model_card.read_model_card(model_dir)
+  want = tuple(sorted(phones_to_ids, key=phones_to_ids.get))
+  if tuple(card.phones) != want:
+    raise DataError(model_dir, f"its phones {card.phones} are not the "
+                    f"training data's {want} (same set, same order)")
+  try:
+    with open(path, "rb") as f:
+      params = flax.serialization.from_bytes(like, f.read())
+  except OSError as e:
+    raise DataError(path, f"cannot read: {e}") from e
+  except (ValueError, KeyError) as e:
+    raise DataError(path, f"does not fit this config: {e}") from e
+  got = jax.tree_util.tree_map(np.shape, params)
+  if got != jax.tree_util.tree_map(np.shape, like):
+    raise DataError(path, "parameter shapes differ from this config's "
+                    "(another d_model, layers or phone count)")
+  return params
+
+
+def train_and_evaluate(config, workdir: str, data_dir: str,
+                       init_from: str | None = None) -> dict:
   """Trains with the plateau schedule, then scores the best state.
 
   Writes ``workdir/{latest,best}`` checkpoints, ``metrics.jsonl`` and, via
   :func:`finish`, embeddings and plots.  Returns the final scores.
+  ``init_from``: an exported model directory whose parameters start a new
+  run (a fresh optimizer and schedule; ignored when ``workdir`` already has
+  a checkpoint to resume).
 
   Raises:
     NonFiniteLossError: the loss became NaN/inf; the latest and best
@@ -248,6 +286,12 @@ def train_and_evaluate(config, workdir: str, data_dir: str) -> dict:
   sched = schedule.plateau_init(config.lr)
   epoch = batch_pos = step = 0
   history = []
+  if init_from and latest.latest_step() is None:
+    params = warm_start_params(init_from, jax.device_get(state["params"]),
+                               s.ds.vocab.phones_to_ids)
+    state = parallel.replicate({"params": params, "opt": s.tx.init(params)},
+                               s.mesh)
+    logging.info("parameters from %s", init_from)
   if latest.latest_step() is not None:
     state, meta = latest.restore(state)
     epoch, batch_pos, step = meta["epoch"], meta["batch_pos"], meta["step"]

@@ -31,6 +31,9 @@ flags.DEFINE_enum("corpus_size", None, ["small", "default", "large"],
                   "use; the large one must be built first, docs/voices.md)")
 flags.DEFINE_string("workdir", "runs/awe", "checkpoints, logs, embeddings, plots")
 flags.DEFINE_bool("eval_only", False, "score the best checkpoint of --workdir")
+flags.DEFINE_string("init_from", None, "an exported model directory (e.g. "
+                    "models/awe-large) whose parameters start the run "
+                    "(fine-tuning; the config must match it)")
 
 
 def main(argv):
@@ -55,8 +58,9 @@ def main(argv):
     out = train.evaluate_only(config, FLAGS.workdir, data_dir)
   else:
     try:
-      out = train.train_and_evaluate(config, FLAGS.workdir, data_dir)
-    except train.NonFiniteLossError as e:
+      out = train.train_and_evaluate(config, FLAGS.workdir, data_dir,
+                                     FLAGS.init_from)
+    except (train.NonFiniteLossError, errors.DataError) as e:
       print(f"error: {e}", file=sys.stderr)
       sys.exit(1)
   print(f"dev:  acoustic AP {out['dev_acoustic_ap']:.4f}  "

@@ -207,6 +207,38 @@ class TrainTest(absltest.TestCase):
     self.assertEqual(embs["embs1"].shape, (len(s.ds.splits["dev"]), 32))
     self.assertEqual(train.evaluate_only(cfg, full, self.data), out)
 
+  def test_warm_start_from_an_exported_model(self):
+    import shutil  # pylint: disable=g-import-not-at-top
+    import flax.serialization  # pylint: disable=g-import-not-at-top
+    from jaxtk.errors import DataError  # pylint: disable=g-import-not-at-top
+    cfg = dataclasses.replace(CFG, epochs=2)
+    src = os.path.join(self.root, "ws-src")
+    out = train.train_and_evaluate(cfg, src, self.data)
+    # As Embedder.export writes it (the fixture's 8-dim features are not the
+    # MFCCs an Embedder computes, so it is written by hand here).
+    exported = os.path.join(self.root, "ws-exported")
+    os.makedirs(exported)
+    shutil.copy(os.path.join(src, "model_card.json"), exported)
+    with open(os.path.join(exported, "params.msgpack"), "wb") as f:
+      f.write(flax.serialization.to_bytes(_params(src, "best")[1]))
+    # No epochs: the new run's best state is the exported parameters.
+    warm = os.path.join(self.root, "ws-warm")
+    got = train.train_and_evaluate(dataclasses.replace(cfg, epochs=0), warm,
+                                   self.data, init_from=exported)
+    self.assertEqual(got, out)
+    # It trains on from them (a fresh optimizer) and resumes as usual.
+    train.train_and_evaluate(dataclasses.replace(cfg, epochs=1),
+                             os.path.join(self.root, "ws-on"), self.data,
+                             init_from=exported)
+    wider = dataclasses.replace(cfg, model=dataclasses.replace(
+        cfg.model, d_model=2 * cfg.model.d_model))
+    with self.assertRaisesRegex(DataError, "params.msgpack"):
+      train.train_and_evaluate(wider, os.path.join(self.root, "ws-bad"),
+                               self.data, init_from=exported)
+    with self.assertRaisesRegex(DataError, "cannot read"):
+      train.train_and_evaluate(cfg, os.path.join(self.root, "ws-none"),
+                               self.data, init_from=self.root)
+
   def test_resume_mid_epoch_equals_uninterrupted(self):
     cfg = dataclasses.replace(CFG, epochs=1, eval_every_steps=2)
     full = os.path.join(self.root, "mid-full")
