@@ -28,13 +28,13 @@ import soundfile as sf
 
 from awe_jax import configs, pronounce, train
 from awe_jax.corpus import features
-from awe_jax.model_card import CARD, ModelCard, read_model_card
+from awe_jax.model_card import (CARD, PARAMS, ModelCard, read_model_card,
+                                read_params)
 from awe_jax.factory import build_model
 from awe_jax.models import init_params
 from jaxtk.checkpoint import Checkpoints
 from jaxtk.errors import DataError
 
-PARAMS = "params.msgpack"
 MIN_SECONDS = 0.05        # shorter audio is refused
 SILENCE_RMS = 1e-4        # quieter audio (RMS of [-1, 1] samples) is refused
 
@@ -138,10 +138,8 @@ class Embedder:
     config, card = read_config(workdir), read_model_card(workdir)
     model = build_model(config, len(card.phones) + 1)
     like = init_params(model, jax.random.PRNGKey(0), int(card.features["dim"]))
-    path = os.path.join(workdir, PARAMS)
-    if os.path.exists(path):
-      with open(path, "rb") as f:
-        params = flax.serialization.from_bytes(like, f.read())
+    if os.path.exists(os.path.join(workdir, PARAMS)):
+      params = read_params(workdir, like)
     else:
       params = _restore_orbax(workdir, config, like)
     return cls(config, card, params, **kwargs)

@@ -7,6 +7,8 @@ import dataclasses
 import json
 import os
 
+import flax.serialization
+import jax
 import numpy as np
 
 from awe_jax.corpus import features
@@ -14,6 +16,7 @@ from awe_jax.corpus import lexicon as lexicon_lib
 from jaxtk.errors import DataError
 
 CARD = "model_card.json"
+PARAMS = "params.msgpack"  # an exported model's parameters (Embedder.export)
 # Word lengths (frames) when a run has no model card: the embedded corpus.
 DEFAULT_QUANTILES = {"5": 43, "25": 55, "50": 66, "75": 78, "95": 100}
 
@@ -61,3 +64,27 @@ def read_model_card(workdir: str) -> ModelCard:
                         "boundaries": tuple(raw["boundaries"])})
   except (OSError, ValueError, TypeError, KeyError) as e:
     raise DataError(path, f"cannot read the model card: {e}") from e
+
+
+def read_params(model_dir: str, like):
+  """The parameters of an exported model directory (its ``PARAMS``),
+  restored into the structure of ``like`` and checked against its shapes.
+
+  Raises:
+    DataError: the file is missing or unreadable, or holds parameters of
+      another structure or shape (another config or input size).
+  """
+  path = os.path.join(model_dir, PARAMS)
+  try:
+    with open(path, "rb") as f:
+      params = flax.serialization.from_bytes(like, f.read())
+  except OSError as e:
+    raise DataError(path, f"cannot read: {e} (export a model with "
+                    "Embedder.export)") from e
+  except (ValueError, KeyError) as e:
+    raise DataError(path, f"does not fit this config: {e}") from e
+  if (jax.tree_util.tree_map(np.shape, params) !=
+      jax.tree_util.tree_map(np.shape, like)):
+    raise DataError(path, "parameter shapes differ from this config's "
+                    "(another d_model, layers, phone count or input size)")
+  return params

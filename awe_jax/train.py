@@ -18,7 +18,6 @@ import time
 
 from absl import logging
 import flax.linen as nn
-import flax.serialization
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -227,34 +226,20 @@ def _meta(epoch, batch_pos, step, sched, history):
 
 
 def warm_start_params(model_dir: str, like, phones_to_ids: dict):
-  """The parameters of an exported model (``Embedder.export``: its
-  ``params.msgpack``) to start training from, checked against ``like`` (the
-  new run's parameters) and the new data's phone ids.
+  """The parameters of an exported model (``model_card.read_params``) to
+  start training from, checked against ``like`` (the new run's parameters)
+  and the new data's phone ids.
 
   Raises:
     DataError: no ``params.msgpack``, another phone set or order, or
       parameters of other shapes (another config).
   """
-  path = os.path.join(model_dir, "params.msgpack")
-  if not os.path.isfile(path):
-    raise DataError(path, "cannot read: no such file (export a run with "
-                    "Embedder.export)")
+  params = model_card.read_params(model_dir, like)
   card = model_card.read_model_card(model_dir)
   want = tuple(sorted(phones_to_ids, key=phones_to_ids.get))
   if tuple(card.phones) != want:
     raise DataError(model_dir, f"its phones {card.phones} are not the "
                     f"training data's {want} (same set, same order)")
-  try:
-    with open(path, "rb") as f:
-      params = flax.serialization.from_bytes(like, f.read())
-  except OSError as e:
-    raise DataError(path, f"cannot read: {e}") from e
-  except (ValueError, KeyError) as e:
-    raise DataError(path, f"does not fit this config: {e}") from e
-  got = jax.tree_util.tree_map(np.shape, params)
-  if got != jax.tree_util.tree_map(np.shape, like):
-    raise DataError(path, "parameter shapes differ from this config's "
-                    "(another d_model, layers or phone count)")
   return params
 
 

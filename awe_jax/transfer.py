@@ -16,10 +16,9 @@ import os
 
 import numpy as np
 
-from awe_jax import data, evaluate, input_pipeline, metrics
+from awe_jax import data, input_pipeline, metrics
 from awe_jax.factory import build_model
 from awe_jax.realspeech import check
-from jaxtk import parallel
 from jaxtk.errors import DataError
 
 RESULT_FILE = "transfer.json"
@@ -100,15 +99,7 @@ def run(workdir: str, train_dir: str, eval_dir: str, split: str = "test",
   word_id = {w: i for i, w in enumerate(words)}
   labels = np.asarray([word_id[w] for w in segs.words], np.int32)
   segs = data.Segments(segs.feats, segs.words, labels, segs.keys)
-  lengths = segs.lengths
-  if config.max_frames:
-    lengths = np.minimum(lengths, config.max_frames)
-  mesh = parallel.data_mesh()
-  ev = evaluate.Evaluator(
-      model, table, input_pipeline.bucket_boundaries(lengths,
-                                                     config.num_buckets),
-      config.eval_batch_size, mesh, config.max_frames)
-  params = parallel.replicate(params, mesh)
+  ev, params = check.evaluator(model, table, segs, config, params)
   embs = ev.acoustic(params, segs)
   word_embs = ev.phones(params, np.arange(len(words)))
   spk = np.asarray([who[u][1] for u in utts])

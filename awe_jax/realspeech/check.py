@@ -13,17 +13,15 @@ Reads the best (else latest) checkpoint of a run, embeds the real tokens
 It is a check only: nothing here is training data, and training never reads
 it (checkpoints are picked on the dev split).
 """
-import dataclasses
 import json
 import os
 
-import flax.serialization
 import jax
 import numpy as np
 import scipy.spatial.distance
 
 from awe_jax import configs, data, dtw, evaluate, input_pipeline, kaldi
-from awe_jax import metrics
+from awe_jax import metrics, model_card
 from awe_jax.factory import build_model
 from awe_jax.models import init_params
 from awe_jax.realspeech import loader
@@ -65,14 +63,8 @@ def restore_params(workdir: str, model, config):
   """Parameters of the best (else latest) checkpoint and its step, or of an
   exported model directory's ``params.msgpack`` (``Embedder.export``)."""
   params = init_params(model, jax.random.PRNGKey(0), FEAT_DIM)
-  exported = os.path.join(workdir, "params.msgpack")
-  if os.path.exists(exported):
-    with open(exported, "rb") as f:
-      try:
-        return flax.serialization.from_bytes(params, f.read()), "params.msgpack"
-      except (ValueError, KeyError) as e:
-        raise DataError(exported, "does not fit the config with "
-                        f"{FEAT_DIM}-dim MFCC input: {e}") from e
+  if os.path.exists(os.path.join(workdir, model_card.PARAMS)):
+    return model_card.read_params(workdir, params), model_card.PARAMS
   from awe_jax.train import make_optimizer  # pylint: disable=g-import-not-at-top
   like = {"params": params, "opt": make_optimizer(config).init(params)}
   for name in ("best", "latest"):
@@ -157,6 +149,20 @@ def retrieval_scores(embs, words, word_embs, word_labels) -> dict:
   return out
 
 
+def evaluator(model, table, segs, config, params):
+  """An ``evaluate.Evaluator`` of ``model`` bucketed on the lengths of
+  ``segs`` (capped at ``config.max_frames``) and ``params`` replicated on
+  the data mesh it uses."""
+  lengths = segs.lengths
+  if config.max_frames:
+    lengths = np.minimum(lengths, config.max_frames)
+  boundaries = input_pipeline.bucket_boundaries(lengths, config.num_buckets)
+  mesh = parallel.data_mesh()
+  ev = evaluate.Evaluator(model, table, boundaries, config.eval_batch_size,
+                          mesh, config.max_frames)
+  return ev, parallel.replicate(params, mesh)
+
+
 def run(workdir: str, data_dir: str, realspeech_dir: str | None = None,
         sources=None, out: str | None = None) -> dict:
   """Scores the run in ``workdir`` on real speech; writes the scores as JSON.
@@ -189,14 +195,7 @@ def run(workdir: str, data_dir: str, realspeech_dir: str | None = None,
   segs = data.Segments(rs.feats, rs.words,
                        np.asarray([word_id[w] for w in rs.words], np.int32),
                        np.asarray(rs.paths))
-  lengths = segs.lengths
-  if config.max_frames:
-    lengths = np.minimum(lengths, config.max_frames)
-  boundaries = input_pipeline.bucket_boundaries(lengths, config.num_buckets)
-  mesh = parallel.data_mesh()
-  params = parallel.replicate(params, mesh)
-  ev = evaluate.Evaluator(model, table, boundaries, config.eval_batch_size,
-                          mesh, config.max_frames)
+  ev, params = evaluator(model, table, segs, config, params)
   embs = ev.acoustic(params, segs)
   word_embs = ev.phones(params, np.arange(len(cand_words)))
   cand_words = np.asarray(cand_words)
