@@ -146,12 +146,12 @@ def main():
   det.score(win0[:10], batch_size=2048)
   # The default score: NP fused with the low and tonal branches,
   # calibrated on file 0.
+  low = config.AcoConfig().pulse  # aco_main.py's low branch
   fuse = fusion.fit([{k: np.asarray(v) for k, v in det.score(
       (win0 - mean) / std, batch_size=2048).items()} | {
-          "low": pulse.file_scores(x0, cfg, pulse.PulseConfig()),
+          "low": pulse.file_scores(x0, cfg, low),
           "tonal": tonal.file_scores(x0, cfg, tonal.TonalConfig())}],
-                    ("np", "low", "tonal"), 0.99, pulse.PulseConfig(), 3,
-                    0.98)
+                    ("np", "low", "tonal"), 0.99, low, 3, 0.98)
 
   def file_scorer():
     return scan.FileScorer(cfg, lambda w: det.score(w, batch_size=2048),

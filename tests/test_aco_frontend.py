@@ -228,3 +228,60 @@ def test_tonal_window_scores_reject_powers_of_another_band():
   power = np.ones((MEL.n_frames(n), 5), np.float32)
   with pytest.raises(ValueError, match="tonal power of shape"):
     tonal.window_scores(power, n, MEL, tonal.TonalConfig())
+
+
+def _comb_reference(c, fps, count, lo, hi, tol):
+  """Brute force: max over whole-frame periods p of the mean of the
+  largest c within +-tol frames of t + (j - count // 2) p (0 off the end)."""
+  n, h = c.size, count // 2
+  best = np.full(n, -np.inf)
+  for p in range(int(np.floor(lo * fps)), int(np.ceil(hi * fps)) + 1):
+    for t in range(n):
+      teeth = []
+      for j in range(count):
+        u = t + (j - h) * p
+        if 0 <= u < n:
+          teeth.append(c[max(0, u - tol):min(n, u + tol + 1)].max())
+        else:
+          teeth.append(0.0)
+      best[t] = max(best[t], np.mean(teeth))
+  return best
+
+
+class CombTest(chex.TestCase, parameterized.TestCase):
+
+  @chex.variants(with_jit=True, without_jit=True)
+  @parameterized.parameters(dict(count=3, tol_s=0.0),
+                            dict(count=5, tol_s=0.5))
+  def test_against_brute_force(self, count, tol_s):
+    fps = 2.0
+    cfg = pulse.PulseConfig(pulse_count=count, pulse_series="comb",
+                            period_range=(4.0, 6.0), pulse_tol_s=tol_s)
+    c = np.random.default_rng(1).normal(0, 2, 120).astype(np.float32)
+    got = self.variant(functools.partial(pulse.comb, fps=fps, cfg=cfg))(c)
+    chex.assert_shape(got, c.shape)
+    chex.assert_type(got, np.float32)
+    want = _comb_reference(c, fps, count, 4.0, 6.0, int(round(tol_s * fps)))
+    np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-5)
+
+  def test_a_series_outscores_a_lone_spike_of_the_same_height(self):
+    fps = 5.0
+    cfg = pulse.PulseConfig(pulse_count=3, pulse_series="comb",
+                            period_range=(9.0, 13.0))
+    c = np.zeros(1000, np.float32)
+    c[[200, 255, 310]] = 10.0        # 3 pulses, 11 s apart
+    c[700] = 10.0                    # one pulse alone
+    s = np.asarray(pulse.series(c, fps, cfg))
+    np.testing.assert_allclose(s[255], 10.0, rtol=1e-6)  # all 3 teeth hit
+    assert s[600:800].max() == pytest.approx(10.0 / 3)
+    # The single-pulse score (pulse_count=1) does not tell them apart.
+    one = np.asarray(pulse.series(c, fps, pulse.PulseConfig(pulse_count=1)))
+    assert one[255] == one[700]
+
+  def test_bad_settings_raise(self):
+    with pytest.raises(ValueError, match="period range"):
+      pulse.PulseConfig(period_range=(13.0, 9.0)).check(MEL)
+    with pytest.raises(ValueError, match="pulse_tol_s"):
+      pulse.PulseConfig(pulse_tol_s=-1.0).check(MEL)
+    with pytest.raises(ValueError, match="max, comb"):
+      pulse.PulseConfig(pulse_series="sum")

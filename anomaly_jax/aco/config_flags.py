@@ -50,7 +50,11 @@ HELP = {
     "pulse_ref": "lo,hi[,lo,hi...] Hz of the reference bands",
     "pulse_s": "seconds of one pulse (box mean)",
     "period_s": "seconds between pulses (running max)",
-    "pulse_count": "periods averaged (odd)",
+    "pulse_count": "pulses or periods of the series step (odd; 1: off)",
+    "pulse_series": "series step: max (running max over period_s, "
+                    "averaged) or comb (pulses at one interval)",
+    "period_range": "shortest,longest s between pulses (comb)",
+    "pulse_tol_s": "seconds each comb tooth searches for its pulse",
     "mode": "what to run",
     "score": "detector output ranked as 'ours'",
     "engine": "scan in this process or on Beam",

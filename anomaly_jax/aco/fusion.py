@@ -118,7 +118,9 @@ def load(workdir: str) -> Fusion | None:
         **p, "pulse_band": tuple(p["pulse_band"]),
         "pulse_ref": tuple(tuple(r) for r in p["pulse_ref"]),
         "pulse_sweep": tuple(p.get("pulse_sweep",
-                                   pulse.PulseConfig.pulse_sweep))})
+                                   pulse.PulseConfig.pulse_sweep)),
+        "period_range": tuple(p.get("period_range",
+                                    pulse.PulseConfig.period_range))})
     ton = d.get("tonal", {})
     ton = tonal_lib.TonalConfig(**{**ton, "tonal_band": tuple(ton.get(
         "tonal_band", tonal_lib.TonalConfig.tonal_band))})

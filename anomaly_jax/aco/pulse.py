@@ -22,11 +22,20 @@ removed):
      reference bands' (each band minus its median over the file), so that
      broadband rises (ship passages, weather) cancel, then a ``pulse_s``
      box mean (one pulse);
-2. with ``pulse_count`` > 1, a running max over ``period_s`` (a pulse in
-   every period), averaged over ``pulse_count`` consecutive periods centred
-   on the frame (a series, not a lone thump).  The default is 1 (single
-   matched pulses): on the development archives (seed 0, seed 10, a mix
-   seed 12) averaging 3 periods found fewer events (docs/aco.md).
+2. with ``pulse_count`` > 1, a series step (``pulse_series``), so that a
+   series counts, not a lone thump:
+
+   * "max": a running max over ``period_s`` (a pulse in every period),
+     averaged over ``pulse_count`` consecutive periods centred on the
+     frame;
+   * "comb": ``c`` at ``pulse_count`` times ``t + (j - pulse_count // 2)
+     P`` averaged (each the largest within ``pulse_tol_s``), for the period
+     ``P`` in ``period_range`` that gives the largest mean: the pulses of
+     one series come at one interval, so the comb does not take the max
+     of a whole period's noise as "max" does.
+
+   The default is 1 (single matched pulses); docs/aco.md has each one's
+   measured effect.
 
 The matched filter is the branch's longer temporal context: one pulse
 (``pulse_s``, 1 s) instead of the windows' 0.2 s; the series step
@@ -45,6 +54,12 @@ from jaxtk import configs
 
 AMIN = 1e-20  # power floor before the log (the decimated signal's powers)
 MEDIAN_STEP = 4  # windows between those the file's median uses
+
+
+class Series(str, enum.Enum):
+  """Step 2 of the module docstring: how ``pulse_count`` pulses combine."""
+  MAX = "max"    # running max over period_s, averaged over the periods
+  COMB = "comb"  # the mean at one interval, the best in period_range
 
 
 class Detector(str, enum.Enum):
@@ -68,6 +83,10 @@ class PulseConfig:
     pulse_count: periods averaged (odd; 1: single pulses).
     pulse_detector: the per-window contrast, ``Detector``.
     pulse_sweep: (start, end) Hz of the matched filter's pulse.
+    pulse_series: the series step (``pulse_count`` > 1), ``Series``.
+    period_range: (shortest, longest) s between pulses ("comb").
+    pulse_tol_s: seconds either side of each comb tooth searched for its
+      pulse ("comb").
   """
   pulse_decim: int = 64
   pulse_n_fft: int = 512
@@ -78,10 +97,15 @@ class PulseConfig:
   pulse_count: int = 1
   pulse_detector: Detector = Detector.MATCHED
   pulse_sweep: tuple = (23.0, 18.0)
+  pulse_series: Series = Series.MAX
+  period_range: tuple = (9.0, 13.0)
+  pulse_tol_s: float = 0.0
 
   def __post_init__(self):
     object.__setattr__(self, "pulse_detector", configs.choice(
         "pulse_detector", self.pulse_detector, Detector))
+    object.__setattr__(self, "pulse_series", configs.choice(
+        "pulse_series", self.pulse_series, Series))
 
   def check(self, mel: features.MelConfig):
     """Raises ``ValueError`` naming the field unless the settings fit."""
@@ -105,6 +129,12 @@ class PulseConfig:
     if self.pulse_s <= 0 or self.period_s <= 0:
       raise ValueError(f"pulse_s={self.pulse_s} and period_s="
                        f"{self.period_s} must be > 0")
+    if (len(self.period_range) != 2 or not
+        0 < self.period_range[0] <= self.period_range[1]):
+      raise ValueError(f"period range {self.period_range} must be "
+                       "(shortest, longest) s, 0 < shortest <= longest")
+    if self.pulse_tol_s < 0:
+      raise ValueError(f"pulse_tol_s={self.pulse_tol_s} must be >= 0")
 
 
 @functools.lru_cache(maxsize=8)
@@ -168,12 +198,34 @@ def series(c: jnp.ndarray, fps: float, cfg: PulseConfig) -> jnp.ndarray:
   second) -> ``[F]`` score."""
   if cfg.pulse_count == 1:
     return c
+  if cfg.pulse_series == Series.COMB:
+    return comb(c, fps, cfg)
   period = max(1, int(round(cfg.period_s * fps)))
   m = _running_max(c, period)
   h = cfg.pulse_count // 2
   m = jnp.pad(m, (h * period, h * period), mode="edge")
   return sum(m[k * period:k * period + c.shape[0]]
              for k in range(cfg.pulse_count)) / cfg.pulse_count
+
+
+def comb(c: jnp.ndarray, fps: float, cfg: PulseConfig) -> jnp.ndarray:
+  """The "comb" series step: ``[F]`` contrast -> ``[F]``, the largest over
+  the periods ``P`` of ``cfg.period_range`` (in whole frames) of the mean of
+  ``m[t + (j - h) P]``, ``j < cfg.pulse_count``, ``h = cfg.pulse_count //
+  2``, ``m`` the running max of ``c`` over ``cfg.pulse_tol_s`` either side.
+  Teeth beyond the file read 0 (``c`` is in dB over the file's median)."""
+  tol = int(round(cfg.pulse_tol_s * fps))
+  m = _running_max(c, 2 * tol + 1) if tol else c
+  n, h = c.shape[0], cfg.pulse_count // 2
+  lo = max(1, int(np.floor(cfg.period_range[0] * fps)))
+  hi = max(lo, int(np.ceil(cfg.period_range[1] * fps)))
+  best = jnp.full(n, -jnp.inf, c.dtype)
+  for p in range(lo, hi + 1):
+    padded = jnp.pad(m, (h * p, h * p))
+    best = jnp.maximum(best, sum(
+        padded[j * p:j * p + n] for j in range(cfg.pulse_count))
+                       / cfg.pulse_count)
+  return best
 
 
 @functools.lru_cache(maxsize=8)
