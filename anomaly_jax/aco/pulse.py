@@ -34,8 +34,9 @@ removed):
      one series come at one interval, so the comb does not take the max
      of a whole period's noise as "max" does.
 
-   The default is 1 (single matched pulses); docs/aco.md has each one's
-   measured effect.
+   ``PulseConfig``'s default is 1 (single matched pulses); the scan's
+   (``AcoConfig.pulse``, since the fourth round of issue 17) is a comb of
+   3.  docs/aco.md has each one's measured effect.
 
 The matched filter is the branch's longer temporal context: one pulse
 (``pulse_s``, 1 s) instead of the windows' 0.2 s; the series step
@@ -80,7 +81,8 @@ class PulseConfig:
     pulse_s: seconds of one pulse (the template's length; "band": the box
       mean).
     period_s: seconds of the running max (one pulse per period).
-    pulse_count: periods averaged (odd; 1: single pulses).
+    pulse_count: pulses ("comb") or periods ("max") averaged (odd; 1:
+      single pulses, no series step).
     pulse_detector: the per-window contrast, ``Detector``.
     pulse_sweep: (start, end) Hz of the matched filter's pulse.
     pulse_series: the series step (``pulse_count`` > 1), ``Series``.
