@@ -1,6 +1,7 @@
 """The ACO front-end pieces: JAX PCEN against librosa, the low-frequency
 pulse-series branch on a hand-built fin-like pulse train, the fusion."""
 import functools
+import json
 
 from absl.testing import parameterized
 import chex
@@ -9,6 +10,7 @@ import numpy as np
 import pytest
 
 from anomaly_jax.aco import features, fusion, pcen, pulse, tonal
+from jaxtk.errors import DataError
 
 
 class PcenTest(chex.TestCase, parameterized.TestCase):
@@ -175,6 +177,29 @@ def test_fusion_calibrates_each_score_and_takes_the_max(tmp_path):
                              [0.0, 4.5 / 3.6, -4.5 / 3.6], rtol=1e-6)
   ft.save(str(tmp_path))
   assert fusion.load(str(tmp_path)).tonal.tonal_frames == 6
+  # The scan's comb settings (nested tuples) come back as saved.
+  comb = pulse.PulseConfig(pulse_count=3, pulse_series="comb",
+                           period_range=(8.0, 14.0))
+  fc = fusion.fit(files, ("np", "low"), 0.99, comb)
+  fc.save(str(tmp_path))
+  assert fusion.load(str(tmp_path)) == fc
+  # A first-round calibration (no detector, sweep, series or tonal fields)
+  # is the band branch with the later fields' defaults; one without its
+  # band settings is not a calibration.
+  with open(tmp_path / fusion.FILE) as fh:
+    d = json.load(fh)
+  old = {k: d["pulse"][k] for k in ("pulse_decim", "pulse_n_fft",
+                                    "pulse_band", "pulse_ref", "pulse_s",
+                                    "period_s", "pulse_count")}
+  with open(tmp_path / fusion.FILE, "w") as fh:
+    json.dump({**d, "pulse": old} | {"tonal": {}}, fh)
+  got = fusion.load(str(tmp_path)).pulse
+  assert got == pulse.PulseConfig(pulse_detector="band", pulse_count=3)
+  with open(tmp_path / fusion.FILE, "w") as fh:
+    json.dump({**d, "pulse": {k: v for k, v in old.items()
+                              if k != "pulse_band"}}, fh)
+  with pytest.raises(DataError, match="not a fusion calibration"):
+    fusion.load(str(tmp_path))
 
 
 class TonalTest(chex.TestCase):

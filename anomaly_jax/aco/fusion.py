@@ -104,6 +104,15 @@ def fit(files: list[dict], keys: tuple, quantile: float,
                 tonal_cfg)
 
 
+def _tuples(v):
+  """JSON lists back into the configs' (nested) tuples."""
+  if isinstance(v, dict):
+    return {k: _tuples(x) for k, x in v.items()}
+  if isinstance(v, list):
+    return tuple(_tuples(x) for x in v)
+  return v
+
+
 def load(workdir: str) -> Fusion | None:
   """The workdir's fusion (None if the detector was trained without)."""
   path = os.path.join(workdir, FILE)
@@ -112,18 +121,13 @@ def load(workdir: str) -> Fusion | None:
   try:
     with open(path) as f:
       d = json.load(f)
-    # Calibrations written before the matched filter are of the band one.
+    # Calibrations written before the matched filter are of the band one;
+    # fields a calibration predates take their defaults (every one has the
+    # band's: KeyError, so DataError, without them).
     p = {"pulse_detector": pulse.Detector.BAND.value} | d["pulse"]
-    cfg = pulse.PulseConfig(**{
-        **p, "pulse_band": tuple(p["pulse_band"]),
-        "pulse_ref": tuple(tuple(r) for r in p["pulse_ref"]),
-        "pulse_sweep": tuple(p.get("pulse_sweep",
-                                   pulse.PulseConfig.pulse_sweep)),
-        "period_range": tuple(p.get("period_range",
-                                    pulse.PulseConfig.period_range))})
-    ton = d.get("tonal", {})
-    ton = tonal_lib.TonalConfig(**{**ton, "tonal_band": tuple(ton.get(
-        "tonal_band", tonal_lib.TonalConfig.tonal_band))})
+    _ = p["pulse_band"], p["pulse_ref"]
+    cfg = pulse.PulseConfig(**_tuples(p))
+    ton = tonal_lib.TonalConfig(**_tuples(d.get("tonal", {})))
     return Fusion(tuple(d["keys"]), tuple(d["median"]), tuple(d["scale"]),
                   cfg, int(d["smooth"]), ton)
   except (KeyError, TypeError, ValueError) as e:
