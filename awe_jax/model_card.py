@@ -31,6 +31,11 @@ class ModelCard:
       default_factory=lambda: dict(DEFAULT_QUANTILES))  # % -> frames
 
 
+def phone_order(phones_to_ids: dict) -> tuple:
+  """The phones by id (``Vocab.phones_to_ids``): a model card's ``phones``."""
+  return tuple(sorted(phones_to_ids, key=phones_to_ids.get))
+
+
 def write_model_card(workdir: str, phones_to_ids: dict, lengths,
                      boundaries) -> ModelCard:
   """Writes ``model_card.json`` at training time.
@@ -42,7 +47,7 @@ def write_model_card(workdir: str, phones_to_ids: dict, lengths,
   """
   lengths = np.asarray(lengths)
   card = ModelCard(
-      phones=tuple(sorted(phones_to_ids, key=phones_to_ids.get)),
+      phones=phone_order(phones_to_ids),
       features=dict(features.SETTINGS),
       boundaries=tuple(int(b) for b in boundaries),
       length_quantiles={str(q): int(np.percentile(lengths, q))

@@ -236,7 +236,7 @@ def warm_start_params(model_dir: str, like, phones_to_ids: dict):
   """
   params = model_card.read_params(model_dir, like)
   card = model_card.read_model_card(model_dir)
-  want = tuple(sorted(phones_to_ids, key=phones_to_ids.get))
+  want = model_card.phone_order(phones_to_ids)
   if tuple(card.phones) != want:
     raise DataError(model_dir, f"its phones {card.phones} are not the "
                     f"training data's {want} (same set, same order)")
@@ -271,12 +271,6 @@ def train_and_evaluate(config, workdir: str, data_dir: str,
   sched = schedule.plateau_init(config.lr)
   epoch = batch_pos = step = 0
   history = []
-  if init_from and latest.latest_step() is None:
-    params = warm_start_params(init_from, jax.device_get(state["params"]),
-                               s.ds.vocab.phones_to_ids)
-    state = parallel.replicate({"params": params, "opt": s.tx.init(params)},
-                               s.mesh)
-    logging.info("parameters from %s", init_from)
   if latest.latest_step() is not None:
     state, meta = latest.restore(state)
     epoch, batch_pos, step = meta["epoch"], meta["batch_pos"], meta["step"]
@@ -285,6 +279,12 @@ def train_and_evaluate(config, workdir: str, data_dir: str,
     writer.truncate_after(step)
     logging.info("resumed from %s at step %d (epoch %d)", latest.directory,
                  step, epoch)
+  elif init_from:
+    params = warm_start_params(init_from, jax.device_get(state["params"]),
+                               s.ds.vocab.phones_to_ids)
+    state = parallel.replicate({"params": params, "opt": s.tx.init(params)},
+                               s.mesh)
+    logging.info("parameters from %s", init_from)
   stopped = bool(history) and history[-1].get("stop", False)
   step_fn = jax.jit(functools.partial(train_step, model=s.model, tx=s.tx,
                                       config=config), donate_argnums=(0,))

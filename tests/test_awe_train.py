@@ -226,10 +226,20 @@ class TrainTest(absltest.TestCase):
     got = train.train_and_evaluate(dataclasses.replace(cfg, epochs=0), warm,
                                    self.data, init_from=exported)
     self.assertEqual(got, out)
-    # It trains on from them (a fresh optimizer) and resumes as usual.
-    train.train_and_evaluate(dataclasses.replace(cfg, epochs=1),
-                             os.path.join(self.root, "ws-on"), self.data,
-                             init_from=exported)
+    # It trains on from them (a fresh optimizer) and resumes as usual: a
+    # rerun restores its checkpoint instead of starting from them again.
+    on = os.path.join(self.root, "ws-on")
+    cfg1 = dataclasses.replace(cfg, epochs=1)
+    train.train_and_evaluate(cfg1, on, self.data, init_from=exported)
+    step, trained = _params(on)
+    self.assertGreater(step, 0)
+    _, src_params = _params(src, "best")
+    self.assertFalse(all(jax.tree_util.tree_leaves(jax.tree_util.tree_map(
+        np.array_equal, trained, src_params))))
+    train.train_and_evaluate(cfg1, on, self.data, init_from=exported)
+    step2, again = _params(on)
+    self.assertEqual(step2, step)
+    jax.tree_util.tree_map(np.testing.assert_array_equal, again, trained)
     wider = dataclasses.replace(cfg, model=dataclasses.replace(
         cfg.model, d_model=2 * cfg.model.d_model))
     with self.assertRaisesRegex(DataError, "params.msgpack"):
