@@ -102,6 +102,34 @@ def test_resume_skips_scored_files_and_damage_never_stops(tiny, tmp_path):
       n_rows)
 
 
+class _FailingStore(Store):
+  """Fails its second write, as a full disk would."""
+
+  def __init__(self, path):
+    super().__init__(path)
+    self.order = []
+
+  def add(self, r):
+    if len(self.order) == 1:
+      raise OSError(f"disk full writing {r.path}")
+    super().add(r)
+    self.order.append(r.path)
+
+
+def test_a_failed_write_stops_the_scan_and_keeps_what_was_stored(tiny,
+                                                                 tmp_path):
+  """The store writes in a thread behind the scoring: its error is the
+  scan's, and the files written before it are in the store, in order."""
+  paths = scan.select_files(Archive(tiny).all_files(), None, None)
+  store = _FailingStore(str(tmp_path / "s.sqlite"))
+  with pytest.raises(OSError, match="disk full writing"):
+    scan.scan(paths, tiny, _scorer([]), store)
+  assert store.order == [os.path.relpath(paths[0], tiny)]
+  assert store.done() == set(store.order)
+  res = scan.scan(paths, tiny, _scorer([]), Store(store.path))  # resumes
+  assert res.skipped == 1 and res.scanned + res.errors == len(paths) - 1
+
+
 def test_detector_beats_energy_baseline_on_tiny_archive(tiny, tmp_path):
   cfg = configs.override(
       config.AcoConfig(archive=tiny, workdir=str(tmp_path / "run"), mel=MEL,

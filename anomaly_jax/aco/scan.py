@@ -233,16 +233,22 @@ def scan(paths: list[str], basedir: str, file_scorer: FileScorer,
   rate = file_scorer.cfg.rate
   t_all = time.perf_counter()
   # Decode the next file in a thread while this one is scored (numpy and
-  # XLA release the GIL, so the two overlap on two cores).
-  with concurrent.futures.ThreadPoolExecutor(1) as pool:
+  # XLA release the GIL, so the two overlap on two cores), and store the
+  # previous one in another: its commit waits on the disk (fsync), not on
+  # the CPU.  One write at a time, in order; a write's error is raised here.
+  with concurrent.futures.ThreadPoolExecutor(1) as pool, \
+      concurrent.futures.ThreadPoolExecutor(1) as writer:
     nxt = pool.submit(load, todo[0], rate) if todo else None
+    written = None
     for i in progress(range(len(todo)), desc="scan", unit="file",
                       disable=not bar):  # shown in nohup logs too
       f = nxt.result()
       nxt = pool.submit(load, todo[i + 1], rate) if i + 1 < len(
           todo) else None
       r = file_scorer(f, os.path.relpath(f.path, basedir))
-      store.add(r)
+      if written is not None:
+        written.result()
+      written = writer.submit(store.add, r)
       if r.error is not None:
         logging.warning("skipped: %s", r.error)
         res.errors += 1
@@ -251,5 +257,7 @@ def scan(paths: list[str], basedir: str, file_scorer: FileScorer,
         logging.info("%s: %s", r.path, msg)
       res.scanned += 1
       res.audio_seconds += r.seconds
+    if written is not None:
+      written.result()
   res.wall = time.perf_counter() - t_all
   return res

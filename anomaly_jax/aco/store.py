@@ -92,7 +92,9 @@ class Store:
   def __init__(self, path: str):
     self.path = path
     os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
-    self.db = sqlite3.connect(path, timeout=60.0)
+    # One writer at a time, possibly not the creating thread (the scan
+    # stores a file in its writer thread while it scores the next).
+    self.db = sqlite3.connect(path, timeout=60.0, check_same_thread=False)
     self.db.executescript(_SCHEMA)
     have = {r[1] for r in self.db.execute("PRAGMA table_info(windows)")}
     for k in SCORE_KEYS:  # an index written before the column existed
