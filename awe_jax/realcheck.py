@@ -24,6 +24,10 @@ flags.DEFINE_string("realspeech_dir", None, "the fetched packages (default: "
                     "$AWE_JAX_DATA/realspeech or <repo>/data/realspeech)")
 flags.DEFINE_string("out", None, "the JSON of the scores (default: "
                     "<workdir>/realcheck.json)")
+flags.DEFINE_string("distractor_dir", None, "a corpus whose vocabulary "
+                    "gives the \"+ vocabulary\" distractors (default: "
+                    "--data_dir's), e.g. the default corpus, to rank two "
+                    "models against the same candidate words")
 flags.DEFINE_multi_enum("sources", None, list(words.SOURCE_NAMES),
                         "speaker sources to use (repeatable; default: all)")
 
@@ -39,7 +43,7 @@ def main(argv):
     data_dir = build.default_dir()
   out = FLAGS.out or os.path.join(FLAGS.workdir, check.RESULT_FILE)
   result = check.run(FLAGS.workdir, data_dir, FLAGS.realspeech_dir,
-                     FLAGS.sources, out)
+                     FLAGS.sources, out, FLAGS.distractor_dir)
   print(check.format_report(result))
   print(f"scores in {out}")
 

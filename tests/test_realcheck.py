@@ -253,6 +253,37 @@ def test_transfer_scores_unseen_speakers_apart(tmp_path):
     transfer.run(workdir, train_dir, eval_dir)
 
 
+def test_distractors_from_another_corpus_change_only_the_vocab_scopes(
+    tmp_path):
+  """--distractor_dir: the "+ vocabulary" candidates come from that corpus;
+  the real-word scopes and the acoustic AP stay as they were."""
+  workdir, data_dir = _tiny_run(tmp_path)
+  other = tmp_path / "other"
+  other.mkdir()
+  data.write_vocab(str(other / "vocab.json"),
+                   {"quagmire": ("K", "W", "AE", "G", "M", "AY", "ER"),
+                    "vortex": ("V", "AO", "R", "T", "EH", "K", "S"),
+                    "ball": ("B", "AO", "L")}, list(lexicon_lib.PHONES))
+  src = ("klettres-en_GB", "ktuberling")
+  a = check.run(workdir, data_dir, ROOT, sources=src)
+  b = check.run(workdir, data_dir, ROOT, sources=src,
+                out=str(tmp_path / "b.json"), distractor_dir=str(other))
+  assert b["distractor_dir"] == str(other) and b["distractors"] == 2
+  assert b["crossview_ktuberling+vocab"]["words"] == 71  # + 2, not ball
+  assert a["crossview_ktuberling+vocab"]["words"] == 70  # + cat
+  for key in ("acoustic", "crossview_all", "crossview_ktuberling"):
+    assert a[key] == b[key]
+  assert "distractors: the vocabulary of " + str(other) in (
+      check.format_report(b))
+  bad = tmp_path / "bad"
+  bad.mkdir()
+  data.write_vocab(str(bad / "vocab.json"), {"zork": ("Z", "AO", "R", "ZZ")},
+                   list(lexicon_lib.PHONES) + ["ZZ"])
+  with pytest.raises(DataError, match="not in the model's phones_to_ids"):
+    check.run(workdir, data_dir, ROOT, sources=src,
+              out=str(tmp_path / "c.json"), distractor_dir=str(bad))
+
+
 def test_an_exported_model_dir_scores_as_its_checkpoint(tmp_path):
   import shutil  # pylint: disable=g-import-not-at-top
   import flax.serialization  # pylint: disable=g-import-not-at-top

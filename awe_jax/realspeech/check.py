@@ -164,7 +164,8 @@ def evaluator(model, table, segs, config, params):
 
 
 def run(workdir: str, data_dir: str, realspeech_dir: str | None = None,
-        sources=None, out: str | None = None) -> dict:
+        sources=None, out: str | None = None,
+        distractor_dir: str | None = None) -> dict:
   """Scores the run in ``workdir`` on real speech; writes the scores as JSON.
 
   Args:
@@ -175,6 +176,10 @@ def run(workdir: str, data_dir: str, realspeech_dir: str | None = None,
       :func:`awe_jax.realspeech.packages.default_dir`).
     sources: speaker sources to use (default: all).
     out: the JSON file written (default ``workdir/realcheck.json``).
+    distractor_dir: another corpus whose vocabulary gives the distractor
+      words of the "+ vocabulary" scopes (default: ``data_dir``'s), so that
+      models trained on different corpora can be ranked against the same
+      candidates.  Its pronunciations must use the model's phones.
 
   Returns:
     The scores also written to ``out``.
@@ -185,11 +190,12 @@ def run(workdir: str, data_dir: str, realspeech_dir: str | None = None,
   params, ckpt = restore_params(workdir, model, config)
   kwargs = {"sources": tuple(sources)} if sources else {}
   rs = loader.load(realspeech_dir, **kwargs)
+  dvocab = vocab if distractor_dir is None else read_vocab(distractor_dir)
   real_words = sorted(rs.pronunciations)
-  distractors = sorted(set(vocab.word_to_phones) - set(real_words))
+  distractors = sorted(set(dvocab.word_to_phones) - set(real_words))
   cand_words = real_words + distractors
   prons = ([rs.pronunciations[w] for w in real_words]
-           + [vocab.word_to_phones[w] for w in distractors])
+           + [dvocab.word_to_phones[w] for w in distractors])
   table = phone_table(prons, vocab)
   word_id = {w: i for i, w in enumerate(cand_words)}
   segs = data.Segments(rs.feats, rs.words,
@@ -201,6 +207,7 @@ def run(workdir: str, data_dir: str, realspeech_dir: str | None = None,
   cand_words = np.asarray(cand_words)
 
   result = {"workdir": workdir, "checkpoint": ckpt, "data_dir": data_dir,
+            "distractor_dir": distractor_dir or data_dir,
             "tokens": len(rs), "words": len(real_words),
             "distractors": len(distractors),
             "tokens_per_speaker": {s: int(n) for s, n in zip(
@@ -212,7 +219,7 @@ def run(workdir: str, data_dir: str, realspeech_dir: str | None = None,
     scopes["ktuberling"] = rs.speakers == "ktuberling"
   for name, mask in scopes.items():
     own = np.isin(cand_words, np.unique(rs.words[mask]))
-    extended = own | np.isin(cand_words, list(vocab.word_to_phones))
+    extended = own | np.isin(cand_words, list(dvocab.word_to_phones))
     for suffix, cand in (("", own), ("+vocab", extended)):
       result[f"crossview_{name}{suffix}"] = retrieval_scores(
           embs[mask], rs.words[mask], word_embs[cand], cand_words[cand])
@@ -225,7 +232,8 @@ def format_report(r: dict) -> str:
   """The printed table of :func:`run`'s scores."""
   a = r["acoustic"]
   lines = [
-      f"real-speech check of {r['workdir']} (checkpoint {r['checkpoint']})",
+      f"real-speech check of {r['workdir']} (checkpoint {r['checkpoint']}); "
+      f"distractors: the vocabulary of {r.get('distractor_dir', r['data_dir'])}",
       f"{r['tokens']} tokens, {r['words']} words, speakers: " + ", ".join(
           f"{s} {n}" for s, n in r["tokens_per_speaker"].items()),
       f"acoustic AP, {a['tokens']} tokens of the {a['words']} words said by "
