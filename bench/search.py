@@ -9,7 +9,7 @@ and MAP, and the issue's targets.  The queries are those of ``--split``
 (``test`` by default: the search settings were chosen on ``dev``,
 awe_jax.search.task.query_split).
 
-  python bench/search.py                       # models/awe-small, 1 hour
+  python bench/search.py                       # models/awe-large, 1 hour
   python bench/search.py --minutes=5 --sdtw_queries=5   # quick look
 """
 import argparse
@@ -22,7 +22,7 @@ import numpy as np
 
 def parse(argv=None):
   p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-  p.add_argument("--model", default="models/awe-small", help="model directory")
+  p.add_argument("--model", default="models/awe-large", help="model directory")
   p.add_argument("--minutes", type=float, default=60.0, help="collection duration")
   p.add_argument("--workdir", default="runs/search-bench",
                  help="index directory (rebuilt)")

@@ -260,3 +260,50 @@ def test_task_on_a_tiny_corpus(emb, tmp_path):
   scores = task.evaluate(lambda p: idx.query_audio(p, top=20), qs["spoken_dev"],
                          occ, idx.seconds() / 3600)
   assert all(0.0 <= v <= 1.0 for v in scores.values())
+
+
+def test_real_collection_places_each_real_token_once(tmp_path):
+  """The collection of people's words (two real-speech sources): every
+  token once, at its span (the recording there is the query WAV plus the
+  background noise), the spoken queries are the words said by two or more
+  speakers, and a hit on the query's own token is not credited."""
+  from awe_jax.realspeech import packages  # pylint: disable=g-import-not-at-top
+  src = ("klettres-en", "klettres-en_GB")
+  cfg = task.RealCollectionConfig(file_seconds=20.0, snr_db=(30.0, 30.0))
+  out = str(tmp_path / "real")
+  coll = task.build_real_collection(out, packages.default_dir(), cfg, src)
+  occ = task.read_words(coll)
+  with open(os.path.join(coll, "queries.csv"), newline="") as f:
+    rows = list(csv.DictReader(f))
+  assert len(rows) == sum(map(len, occ.values())) == 91  # 42 + 49 tokens
+  assert {r["speaker"] for r in rows} == set(src)
+  by_file = {}
+  for r in rows:
+    q, sr = sf.read(r["wav"], dtype="float32")
+    s, e = float(r["start"]), float(r["end"])
+    y, sr2 = sf.read(r["file"], dtype="float32", start=round(s * sr),
+                     stop=round(s * sr) + len(q))
+    assert sr == sr2 == 8000 and len(y) == len(q)
+    assert abs(e - s - len(q) / sr) < 1e-3
+    resid = np.sqrt(np.mean((y - q) ** 2)) / np.sqrt(np.mean(q ** 2))
+    assert resid < 0.1, (r["word"], resid)   # 30 dB noise + 16-bit
+    by_file.setdefault(r["file"], []).append((s, e))
+  for spans in by_file.values():  # no two tokens overlap
+    spans.sort()
+    assert all(a[1] <= b[0] for a, b in zip(spans, spans[1:]))
+  assert max(e for spans in by_file.values() for _, e in spans) <= 20.0
+  spoken = task.real_queries(coll)
+  by_speakers = {}
+  for r in rows:
+    by_speakers.setdefault(r["word"], set()).add(r["speaker"])
+  shared = {w for w, ss in by_speakers.items() if len(ss) == 2}
+  assert {w for w, _, _ in spoken} == shared and len(spoken) == 2 * len(shared)
+  w, wav, own = spoken[0]
+  assert own in occ[w]
+  other = next(o for o in occ[w] if o != own)
+  hits = [index_lib.Hit(own[0], own[1] + 0.05, own[2] - 0.05, 0.1),
+          index_lib.Hit(other[0], other[1], other[2], 0.2)]
+  assert task.without_own(hits, own) == hits[1:]
+  mtime = os.path.getmtime(os.path.join(coll, "words.csv"))
+  task.build_real_collection(out, packages.default_dir(), cfg, src)  # kept
+  assert os.path.getmtime(os.path.join(coll, "words.csv")) == mtime

@@ -101,6 +101,20 @@ def read_audio(path: str) -> tuple[np.ndarray, int]:
   return audio, sr
 
 
+def token_audio(path: str, trim_db: float = TRIM_DB) -> np.ndarray:
+  """``[S]`` 8 kHz audio of one recording as the corpus' tokens sound:
+  resampled, trimmed and through the telephone chain (module docstring).
+
+  Raises:
+    DataError: naming the file (see :func:`read_audio`).
+  """
+  audio, sr = read_audio(path)
+  x = degrade.resample(audio.astype(np.float64), sr)
+  x, _ = librosa.effects.trim(x, top_db=trim_db, frame_length=256,
+                              hop_length=64)
+  return degrade.telephone(x, degrade.SAMPLE_RATE, CLEAN)
+
+
 def token_features(path: str, trim_db: float = TRIM_DB) -> np.ndarray:
   """``[T, 39]`` training features of one recording (module docstring).
 
@@ -112,12 +126,7 @@ def token_features(path: str, trim_db: float = TRIM_DB) -> np.ndarray:
     DataError: naming the file (see :func:`read_audio`), or when fewer than
       2 frames of speech remain.
   """
-  audio, sr = read_audio(path)
-  x = degrade.resample(audio.astype(np.float64), sr)
-  x, _ = librosa.effects.trim(x, top_db=trim_db, frame_length=256,
-                              hop_length=64)
-  x = features.mfcc39(degrade.telephone(x, degrade.SAMPLE_RATE, CLEAN),
-                      degrade.SAMPLE_RATE)
+  x = features.mfcc39(token_audio(path, trim_db), degrade.SAMPLE_RATE)
   if len(x) < MIN_FRAMES:
     raise DataError(path, f"only {len(x)} frame(s) of speech after trimming; "
                     f"expected at least {MIN_FRAMES}")

@@ -1,6 +1,6 @@
 """``python -m awe_jax.search index|add|query``: build, grow and query an index.
 
-  python -m awe_jax.search index --model models/awe-small --index idx rec/
+  python -m awe_jax.search index --model models/awe-large --index idx rec/
   python -m awe_jax.search add --index idx more.wav
   python -m awe_jax.search query --index idx --word weather --csv hits.csv
   python -m awe_jax.search query --index idx --audio query.wav --plot hit.png
@@ -25,7 +25,8 @@ def parse(argv):
   ix = sub.add_parser("index", help="create an index (or open it) and add "
                       "recordings")
   ix.add_argument("--model", required=True, help="model directory "
-                  "(models/awe-small or a training workdir)")
+                  "(models/awe-large, models/awe-small or a training "
+                  "workdir)")
   ad = sub.add_parser("add", help="add new recordings (only new files are "
                       "embedded)")
   ad.add_argument("--model", help="default: the one the index was built with")

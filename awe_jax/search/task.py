@@ -86,18 +86,112 @@ def build_collection(corpus_dir: str, out_dir: str,
       e = (t + len(tok)) / SR - float(row["pad_end_s"])
       words.append((os.path.abspath(name), row["word"], round(s, 4), round(e, 4)))
       t += len(tok) + int(rng.uniform(*cfg.gap_s) * SR)
-    y = y[:t]
-    rms = np.sqrt(np.mean(np.square(y)))
-    snr = rng.uniform(*cfg.snr_db)
-    y += (rng.normal(size=len(y)) * rms * 10 ** (-snr / 20)).astype(np.float32)
-    sf.write(name, np.clip(y, -1, 1), SR, subtype="PCM_16")
-  with open(os.path.join(out_dir, "words.csv"), "w", newline="") as f:
-    w = csv.writer(f)
-    w.writerow(["file", "word", "start", "end"])
-    w.writerows(words)
+    _write_recording(name, y[:t], rng, cfg.snr_db)
+  _write_words(out_dir, ["file", "word", "start", "end"], words)
   with open(done, "w") as f:
     json.dump(dataclasses.asdict(cfg), f)
   return out_dir
+
+
+def _write_recording(name, y, rng, snr_db) -> None:
+  """``y`` over white noise at an SNR drawn from ``snr_db``, as 16-bit PCM."""
+  rms = np.sqrt(np.mean(np.square(y)))
+  snr = rng.uniform(*snr_db)
+  y = y + (rng.normal(size=len(y)) * rms * 10 ** (-snr / 20)).astype(np.float32)
+  sf.write(name, np.clip(y, -1, 1), SR, subtype="PCM_16")
+
+
+def _write_words(out_dir, header, rows, name="words.csv") -> None:
+  with open(os.path.join(out_dir, name), "w", newline="") as f:
+    w = csv.writer(f)
+    w.writerow(header)
+    w.writerows(rows)
+
+
+@dataclasses.dataclass(frozen=True)
+class RealCollectionConfig:
+  """Recordings joined from the real-speech check's tokens (each once)."""
+  file_seconds: float = 60.0     # a recording ends before this
+  gap_s: tuple = (0.1, 0.5)      # pause between tokens
+  snr_db: tuple = (15.0, 30.0)   # background noise against the speech
+  seed: int = 0
+
+
+def build_real_collection(out_dir: str, realspeech_dir: str | None = None,
+                          cfg: RealCollectionConfig = RealCollectionConfig(),
+                          sources=None) -> str:
+  """Continuous recordings of people's words: every token of the real-speech
+  check (``awe_jax.realspeech``; Debian packages, 5 speakers) once, in a
+  shuffled order, as the corpus hears them (8 kHz, trimmed, the telephone
+  chain: :func:`awe_jax.realspeech.loader.token_audio`), with pauses and
+  background noise.  Writes ``out_dir/audio/*.wav``, ``words.csv`` (file,
+  word, start, end, speaker) and ``queries/*.wav``, each token alone (the
+  spoken queries; ``queries.csv``: wav, word, speaker, and the token's own
+  file, start, end in the collection).  Skipped when complete.
+  ``sources``: the check's speaker sources (default: all five).
+  """
+  # pylint: disable=g-import-not-at-top  (the check's packages and librosa)
+  from awe_jax.realspeech import loader
+  done = os.path.join(out_dir, "collection.json")
+  want = dict(dataclasses.asdict(cfg), sources=sorted(sources or []))
+  if os.path.exists(done):
+    with open(done) as f:
+      if json.load(f) == json.loads(json.dumps(want)):
+        return out_dir
+  rs = loader.load(realspeech_dir, **({"sources": tuple(sources)}
+                                      if sources else {}))
+  rng = np.random.default_rng(cfg.seed)
+  for sub in ("audio", "queries"):
+    os.makedirs(os.path.join(out_dir, sub), exist_ok=True)
+  words, queries, y, t, fi = [], [], None, 0, -1
+  for k, i in enumerate(rng.permutation(len(rs))):
+    tok = loader.token_audio(rs.paths[i]).astype(np.float32)
+    qpath = os.path.abspath(os.path.join(out_dir, "queries", f"q{k:04d}.wav"))
+    sf.write(qpath, tok, SR, subtype="PCM_16")
+    if y is None or t + len(tok) > cfg.file_seconds * SR:
+      if y is not None:
+        _write_recording(name, y[:t], rng, cfg.snr_db)
+      fi += 1
+      name = os.path.abspath(os.path.join(out_dir, "audio", f"rec{fi:03d}.wav"))
+      y = np.zeros(int(cfg.file_seconds * SR), np.float32)
+      t = int(rng.uniform(0.1, 0.5) * SR)
+    y[t:t + len(tok)] = tok
+    span = (name, rs.words[i], round(t / SR, 4), round((t + len(tok)) / SR, 4))
+    words.append(span + (rs.speakers[i],))
+    queries.append((qpath, rs.words[i], rs.speakers[i]) + span[:1] + span[2:])
+    t += len(tok) + int(rng.uniform(*cfg.gap_s) * SR)
+  _write_recording(name, y[:t], rng, cfg.snr_db)
+  _write_words(out_dir, ["file", "word", "start", "end", "speaker"], words)
+  _write_words(out_dir, ["wav", "word", "speaker", "file", "start", "end"],
+               queries, "queries.csv")
+  with open(done, "w") as f:
+    json.dump(want, f)
+  return out_dir
+
+
+def real_queries(out_dir: str, min_speakers: int = 2) -> list:
+  """Spoken queries of :func:`build_real_collection`: ``(word, wav, own)``
+  for every token of a word said by ``min_speakers`` or more speakers;
+  ``own`` is the token's ``(file, start, end)`` in the collection, which a
+  search must not be credited for finding (:func:`without_own`)."""
+  with open(os.path.join(out_dir, "queries.csv"), newline="") as f:
+    rows = list(csv.DictReader(f))
+  speakers = {}
+  for r in rows:
+    speakers.setdefault(r["word"], set()).add(r["speaker"])
+  return [(r["word"], r["wav"], (r["file"], float(r["start"]), float(r["end"])))
+          for r in rows if len(speakers[r["word"]]) >= min_speakers]
+
+
+def without_own(hits, own) -> list:
+  """``hits`` less those whose midpoint lies in the query's own token."""
+  f, s, e = own
+  keep = []
+  for h in hits:
+    hf, hs, he = (h.file, h.start, h.end) if hasattr(h, "file") else h
+    if not (hf == f and s <= 0.5 * (hs + he) <= e):
+      keep.append(h)
+  return keep
 
 
 def read_words(out_dir: str) -> dict:
