@@ -177,6 +177,15 @@ def test_fusion_calibrates_each_score_and_takes_the_max(tmp_path):
                              [0.0, 4.5 / 3.6, -4.5 / 3.6], rtol=1e-6)
   ft.save(str(tmp_path))
   assert fusion.load(str(tmp_path)).tonal.tonal_frames == 6
+  # The tonal branch's own quantile: 0.5 -> scale = 7.2 - 4.5 (np.quantile
+  # of 0..9 at 0.5 and 0.8); the other keys keep ``quantile``.
+  fq = fusion.fit([{"tonal": np.arange(10.0), "np": np.arange(10.0)}],
+                  ("np", "tonal"), 0.8, PULSE, tonal_quantile=0.5)
+  assert fq.scale[0] == pytest.approx(2.7)
+  assert fq.scale[1] == pytest.approx(1e-6)  # 0.5 quantile = the median
+  fq = fusion.fit([{"tonal": np.arange(10.0), "np": np.arange(10.0)}],
+                  ("np", "tonal"), 0.8, PULSE, tonal_quantile=0.9)
+  assert fq.scale == pytest.approx((2.7, 8.1 - 4.5))
   # The scan's comb settings (nested tuples) come back as saved.
   comb = pulse.PulseConfig(pulse_count=3, pulse_series="comb",
                            period_range=(8.0, 14.0))

@@ -38,6 +38,7 @@ HELP = {
                      "to 1.0",
     "fuse_low_quantile": "the same for the low branch (its own threshold: "
                          "its false alarms are rarer)",
+    "fuse_tonal_quantile": "the same for the tonal branch",
     "pulse_detector": "low branch per window: matched (filter on the "
                       "swept pulse) or band (band power vs reference bands)",
     "pulse_sweep": "start,end Hz of the matched filter's pulse",

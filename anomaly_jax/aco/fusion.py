@@ -11,7 +11,8 @@ event, which lasts seconds).  On the training run's typical files each is
 then mapped to ``(s_k - median_k) / (q_k - median_k)`` (``q_k`` its
 ``quantile``: 1.0 is as unusual as the typical hours' top 1 %; the low
 branch has a quantile of its own, ``low_quantile``, as its false alarms
-are rarer than the detector's at the same quantile), and the
+are rarer than the detector's at the same quantile; so has the tonal
+branch, ``tonal_quantile``), and the
 fused score is the max over k: a window is as anomalous as its most
 anomalous view.  The calibration is fitted once at training and kept in
 the workdir (``fusion.json``, with the branches' settings), so a scan
@@ -80,7 +81,8 @@ def smoothed(s: np.ndarray, n: int) -> np.ndarray:
 def fit(files: list[dict], keys: tuple, quantile: float,
         pulse_cfg: pulse.PulseConfig, smooth: int = 1,
         low_quantile: float | None = None,
-        tonal_cfg: tonal_lib.TonalConfig = tonal_lib.TonalConfig()) -> Fusion:
+        tonal_cfg: tonal_lib.TonalConfig = tonal_lib.TonalConfig(),
+        tonal_quantile: float | None = None) -> Fusion:
   """The calibration of ``keys`` on typical files' ``scores``.
 
   Args:
@@ -88,6 +90,7 @@ def fit(files: list[dict], keys: tuple, quantile: float,
     keys: the scores fused.
     quantile: the typical quantile that maps to 1.0.
     low_quantile: the same for key "low" (None: ``quantile``).
+    tonal_quantile: the same for key "tonal" (None: ``quantile``).
     pulse_cfg: the low branch's settings (kept with the calibration).
     smooth: windows averaged (``Fusion.smooth``).
     tonal_cfg: the tonal branch's settings (kept with the calibration).
@@ -98,7 +101,8 @@ def fit(files: list[dict], keys: tuple, quantile: float,
     s = s[np.isfinite(s)]
     m = float(np.median(s))
     med.append(m)
-    q = low_quantile if k == "low" and low_quantile is not None else quantile
+    q = {"low": low_quantile, "tonal": tonal_quantile}.get(k)
+    q = quantile if q is None else q
     scale.append(max(float(np.quantile(s, q)) - m, 1e-6))
   return Fusion(tuple(keys), tuple(med), tuple(scale), pulse_cfg, smooth,
                 tonal_cfg)

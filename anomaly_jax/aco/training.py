@@ -68,8 +68,8 @@ def train(cfg: AcoConfig, arch: Archive) -> det_lib.Detector:
       (w - mean) / std, batch_size=2048).items()} | s
              for w, s in zip(whole, low) if len(w)]
   fusion.fit(typical, cfg.fuse, cfg.fuse_quantile, cfg.pulse,
-             cfg.fuse_smooth, cfg.fuse_low_quantile, cfg.tonal
-             ).save(cfg.workdir)
+             cfg.fuse_smooth, cfg.fuse_low_quantile, cfg.tonal,
+             cfg.fuse_tonal_quantile).save(cfg.workdir)
   with open(os.path.join(out, "features.json"), "w") as f:
     json.dump(mel_dict(cfg.mel), f, indent=1)
   remove_stale(cfg.workdir)
