@@ -1,6 +1,7 @@
 """The PCEN peer against librosa (and its column in an older index), the
 synth's mix options, and the held-out evaluation end to end on tiny
 archives."""
+import dataclasses
 import json
 import os
 import sqlite3
@@ -12,8 +13,10 @@ import scipy.signal
 
 from anomaly_jax import detector as det_lib
 from anomaly_jax.aco import config, features, heldout, ocean, peer, synth
+from anomaly_jax.aco import variants
 from anomaly_jax.aco.store import FileResult, Store
 from jaxtk import configs
+from jaxtk.errors import DataError
 
 TINY = synth.SynthConfig(rate=8000, file_seconds=60, n_days=1,
                          blocks=((5, 2), (20, 1)), events_per_hour=(60, 400),
@@ -123,6 +126,21 @@ def test_heldout_table_end_to_end_on_tiny_archives(tmp_path, monkeypatch):
   assert json.dumps(again["archives"]) == json.dumps(out["archives"])
   assert again["scans"]["mix-seed2"]["scanned"] == 0
   assert again["scans"]["mix-seed2"]["skipped"] == 3
+  # Fusion variants on the stored scans: the run's own quantiles give its
+  # fused recall back; another tonal quantile refits the tonal scale only.
+  own = (cfg.fuse_quantile, cfg.fuse_low_quantile, cfg.fuse_tonal_quantile)
+  archs = {"seed0": seed0, "mix-seed2": str(tmp_path / "root" / "mix-seed2")}
+  rows = variants.compare(cfg, archs, [own, own[:2] + (0.6,)])
+  assert len(trained) == 1  # nothing trained again
+  for name, key in (("seed0", heldout.DEFAULT), ("mix-seed2", "mix-seed2")):
+    assert rows[0]["recall"][name] == pytest.approx(
+        out["archives"][key]["fused"]["recall"])
+  assert rows[1]["quantiles"] == own[:2] + (0.6,)
+  md = variants.table(rows)
+  assert md.count("\n") == 3 and "| 0.99 / 0.98 / 0.6 |" in md
+  with pytest.raises(DataError, match="no fusion.json"):
+    variants.compare(dataclasses.replace(cfg, workdir=str(tmp_path / "x")),
+                     archs, [own])
 
 
 def test_an_index_from_before_the_peer_gets_its_column(tmp_path):

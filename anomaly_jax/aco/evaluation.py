@@ -55,8 +55,13 @@ def matched_kinds(dets, events, kinds, ships) -> list[str]:
 def summarize(cfg: AcoConfig, store: Store, basedir: str) -> dict:
   """Recall at ``cfg.fa_per_hour`` false alarms per hour and AUCs, per
   detector output, from the store."""
-  w = store.windows()
-  files = store.files()
+  return summarize_windows(cfg, store.windows(), store.files(), basedir)
+
+
+def summarize_windows(cfg: AcoConfig, w: dict, files: list[dict],
+                      basedir: str) -> dict:
+  """:func:`summarize` of windows ``w`` (``Store.windows()``, possibly with
+  scores recomputed) and the store's ``files``."""
   hours = sum(f["seconds"] for f in files) / 3600.0
   half = cfg.mel.context * cfg.mel.hop / cfg.mel.rate / 2
   events, kinds, ships = planted(cfg, basedir)

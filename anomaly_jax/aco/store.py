@@ -25,7 +25,7 @@ import time
 import numpy as np
 
 SCORE_KEYS = ("score", "energy", "vae", "np", "gmm_nll", "ae", "pcen", "low",
-              "fused")
+              "fused", "tonal")
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS files (
