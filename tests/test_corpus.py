@@ -225,3 +225,47 @@ def test_snapshot_of_a_part_built_corpus_has_the_tokens_on_disk(tiny,
   want = _all_feats(tiny)
   assert len(got["train"]) == len(want["train"]) - 3
   np.testing.assert_array_equal(got["dev"].feats[0], want["dev"].feats[0])
+
+
+def test_ablation_drops_its_tokens_and_keeps_size_dev_and_test(tiny,
+                                                               tmp_path):
+  from awe_jax.corpus import ablate  # pylint: disable=g-import-not-at-top
+  from jaxtk.errors import DataError  # pylint: disable=g-import-not-at-top
+  a = ablate.ABLATIONS
+  assert a["no-reverb"].drops({"rt60": "0.350"})
+  assert not a["no-reverb"].drops({"rt60": "0.000"})
+  assert a["no-codecs"].drops({"channel": "mp3"})
+  assert not a["no-codecs"].drops({"channel": "wideband"})
+  assert a["no-debian"].drops({"synthesiser": "flite"})
+  assert not a["all"].drops({"synthesiser": "flite"})
+  rows = _manifest(tiny)
+  train = [r for r in rows if r["split"] == "train"]
+  flite = {r["utt_id"] for r in train if r["synthesiser"] == "flite"}
+  assert 0 < len(flite) < len(train)
+  n = len(train) - len(flite) - 2
+  out = str(tmp_path / "no-flite")
+  ablate.ABLATIONS["no-flite"] = ablate.Ablation(
+      "no-flite", "test", "synthesiser", ("flite",))
+  try:
+    info = ablate.make(tiny, out, "no-flite", n, seed=1)
+    with pytest.raises(DataError, match="keeps .* fewer than --n"):
+      ablate.make(tiny, str(tmp_path / "x"), "no-flite", len(train))
+  finally:
+    del ablate.ABLATIONS["no-flite"]
+  assert (info["train_tokens"], info["ablation"]) == (n, "no-flite")
+  got, want = _all_feats(out), _all_feats(tiny)
+  assert len(got["train"]) == n
+  kept = {k.split("/")[0] for k in got["train"].keys}
+  assert len(kept) == n and not kept & flite
+  i = list(want["train"].keys).index(got["train"].keys[0])
+  np.testing.assert_array_equal(got["train"].feats[0], want["train"].feats[i])
+  for split in ("dev", "test"):
+    assert list(got[split].keys) == list(want[split].keys)
+  mtime = os.path.getmtime(os.path.join(out, "mfcc.train.hdf5"))
+  assert ablate.make(tiny, out, "all", n, seed=1)["ablation"] == "all"
+  assert os.path.getmtime(os.path.join(out, "mfcc.train.hdf5")) > mtime
+  mtime = os.path.getmtime(os.path.join(out, "mfcc.train.hdf5"))
+  ablate.make(tiny, out, "all", n, seed=1)  # complete: kept as it is
+  assert os.path.getmtime(os.path.join(out, "mfcc.train.hdf5")) == mtime
+  with pytest.raises(DataError, match="unknown ablation"):
+    ablate.make(tiny, out, "no-such", n)
