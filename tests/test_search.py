@@ -307,3 +307,8 @@ def test_real_collection_places_each_real_token_once(tmp_path):
   mtime = os.path.getmtime(os.path.join(coll, "words.csv"))
   task.build_real_collection(out, packages.default_dir(), cfg, src)  # kept
   assert os.path.getmtime(os.path.join(coll, "words.csv")) == mtime
+  with pytest.raises(DataError, match="does not fit a recording of "
+                     "file_seconds=0.5"):
+    task.build_real_collection(
+        str(tmp_path / "short"), packages.default_dir(),
+        task.RealCollectionConfig(file_seconds=0.5), src)

@@ -146,6 +146,10 @@ def build_real_collection(out_dir: str, realspeech_dir: str | None = None,
   words, queries, y, t, fi = [], [], None, 0, -1
   for k, i in enumerate(rng.permutation(len(rs))):
     tok = loader.token_audio(rs.paths[i]).astype(np.float32)
+    if len(tok) + SR // 2 > cfg.file_seconds * SR:
+      raise DataError(rs.paths[i], f"the token ({len(tok) / SR:.2f} s) does "
+                      f"not fit a recording of file_seconds="
+                      f"{cfg.file_seconds:g}")
     qpath = os.path.abspath(os.path.join(out_dir, "queries", f"q{k:04d}.wav"))
     sf.write(qpath, tok, SR, subtype="PCM_16")
     if y is None or t + len(tok) > cfg.file_seconds * SR:
