@@ -8,7 +8,6 @@ are copied from the built corpus' HDF5 files: nothing is re-synthesised.
 
   python experiments/awe_ablate.py --root=runs/ablate   # make, train, score
 """
-import csv
 import dataclasses
 import json
 import os
@@ -18,6 +17,7 @@ import h5py
 import numpy as np
 
 from awe_jax import data as data_lib
+from awe_jax.corpus import plan as plan_lib
 from jaxtk.errors import DataError
 
 
@@ -53,15 +53,6 @@ ABLATIONS = {a.name: a for a in (
 )}
 
 INFO_FILE = "ablation.json"
-
-
-def read_manifest(data_dir: str) -> list[dict]:
-  path = os.path.join(data_dir, "manifest.csv")
-  try:
-    with open(path, newline="") as f:
-      return list(csv.DictReader(f))
-  except OSError as e:
-    raise DataError(path, f"cannot read the corpus manifest: {e}") from e
 
 
 def train_ids(rows: list[dict], ablation: Ablation, n: int, seed: int = 0):
@@ -117,7 +108,7 @@ def make(data_dir: str, out_dir: str, ablation: str, n: int,
   if not os.path.exists(os.path.join(data_dir, "COMPLETE")):
     raise DataError(data_dir, "not a complete corpus (build it first)")
   a = ABLATIONS[ablation]
-  ids = train_ids(read_manifest(data_dir), a, n, seed)
+  ids = train_ids(plan_lib.read_manifest(data_dir), a, n, seed)
   os.makedirs(out_dir, exist_ok=True)
   for prefix in ("mfcc", "align"):
     _copy_groups(os.path.join(data_dir, f"{prefix}.train.hdf5"),

@@ -5,6 +5,7 @@ in speakers (so in voices), and some word types occur only in dev or only
 in test.  Every random draw comes from ``numpy.random.default_rng(seed)`` in
 a fixed order, so a config always gives the same plan.
 """
+import csv
 import dataclasses
 import hashlib
 import json
@@ -17,6 +18,7 @@ from awe_jax.corpus import lexicon as lexicon_lib
 from awe_jax.corpus import perturb
 from awe_jax.corpus import voices as voices_lib
 from jaxtk import configs
+from jaxtk.errors import DataError
 
 SPLITS = ("train", "dev", "test")
 # Bump when synthesis, degradation or features change, so caches rebuild.
@@ -29,6 +31,23 @@ MANIFEST_FIELDS = ("utt_id", "split", "word", "voice", "synthesiser",
 # written before these columns existed read as these).
 NO_AUGMENT_ROW = {"speed": "1.0000", "vtlp": "1.0000", "rt60": "0.000",
                   "channel": "telephone"}
+
+
+def read_manifest(data_dir: str) -> list[dict]:
+  """The rows of ``data_dir/manifest.csv`` (one per token, strings).
+
+  Raises:
+    DataError: the file cannot be read.
+  """
+  path = os.path.join(data_dir, "manifest.csv")
+  try:
+    with open(path, newline="") as f:
+      return list(csv.DictReader(f))
+  except OSError as e:
+    raise DataError(path, f"cannot read the corpus manifest: {e}; build the "
+                    "corpus with python -m awe_jax.corpus build") from e
+
+
 LEXICONS = {"selected": lexicon_lib.LEXICON_PATH,
             "frequent": os.path.join(os.path.dirname(lexicon_lib.LEXICON_PATH),
                                      "frequent.dict")}

@@ -19,6 +19,7 @@ import numpy as np
 import soundfile as sf
 
 from awe_jax.corpus import features
+from awe_jax.corpus import plan
 from awe_jax.inference import load_audio
 from awe_jax.search import metrics
 from jaxtk.errors import DataError
@@ -36,16 +37,6 @@ class CollectionConfig:
   seed: int = 0
 
 
-def _manifest(corpus_dir: str) -> list:
-  path = os.path.join(corpus_dir, "manifest.csv")
-  try:
-    with open(path, newline="") as f:
-      return list(csv.DictReader(f))
-  except OSError as e:
-    raise DataError(path, f"cannot read the corpus manifest: {e}; build the "
-                    "corpus with python -m awe_jax.corpus build") from e
-
-
 def _wav(corpus_dir, row):
   return load_audio(os.path.join(corpus_dir, "wav", row["split"],
                                  f"{row['utt_id']}.wav"), SR)
@@ -60,7 +51,7 @@ def build_collection(corpus_dir: str, out_dir: str,
     with open(done) as f:
       if json.load(f) == dataclasses.asdict(cfg):
         return out_dir
-  rows = [r for r in _manifest(corpus_dir) if r["split"] == "test"]
+  rows = [r for r in plan.read_manifest(corpus_dir) if r["split"] == "test"]
   rng = np.random.default_rng(cfg.seed)
   os.makedirs(os.path.join(out_dir, "audio"), exist_ok=True)
   fade = int(cfg.fade_s * SR)
@@ -218,7 +209,7 @@ def queries(corpus_dir: str, occurrences: dict, *, n_spoken: int = 100,
     tokens by dev voices or, for words dev lacks, train voices (never the
     collection's test voices), of words seen in training.
   """
-  rows = _manifest(corpus_dir)
+  rows = plan.read_manifest(corpus_dir)
   train = {r["word"] for r in rows if r["split"] == "train"}
   rng = np.random.default_rng(seed)
   pick = lambda xs, n: [xs[i] for i in sorted(rng.permutation(len(xs))[:n])]
