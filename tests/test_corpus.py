@@ -245,7 +245,7 @@ def test_ablation_drops_its_tokens_and_keeps_size_dev_and_test(tiny,
   n = len(train) - len(flite) - 2
   out = str(tmp_path / "no-flite")
   ablate.ABLATIONS["no-flite"] = ablate.Ablation(
-      "no-flite", "test", "synthesiser", ("flite",))
+      "no-flite", "test", ablate.column_in("synthesiser", "flite"))
   try:
     info = ablate.make(tiny, out, "no-flite", n, seed=1)
     with pytest.raises(DataError, match="keeps .* fewer than --n"):

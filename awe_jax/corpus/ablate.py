@@ -12,6 +12,7 @@ import dataclasses
 import json
 import os
 import shutil
+from typing import Callable
 
 import h5py
 import numpy as np
@@ -21,35 +22,34 @@ from awe_jax.corpus import plan as plan_lib
 from jaxtk.errors import DataError
 
 
+def column_in(column: str, *values: str) -> Callable[[dict], bool]:
+  """A manifest row test: ``row[column]`` is one of ``values``."""
+  return lambda row: row[column] in values
+
+
 @dataclasses.dataclass(frozen=True)
 class Ablation:
-  """Training tokens dropped by one manifest column's values."""
+  """The training tokens left out: those whose manifest row ``drops``."""
   name: str
   about: str
-  column: str = ""
-  values: tuple = ()
-
-  def drops(self, row: dict) -> bool:
-    if not self.column:
-      return False
-    v = row[self.column]
-    if self.column == "rt60":
-      return float(v) > 0
-    return v in self.values
+  drops: Callable[[dict], bool] = lambda row: False
 
 
 ABLATIONS = {a.name: a for a in (
     Ablation("all", "every voice source and augmentation (the reference)"),
-    Ablation("no-kokoro", "without the Kokoro voices", "synthesiser",
-             ("kokoro",)),
+    Ablation("no-kokoro", "without the Kokoro voices",
+             column_in("synthesiser", "kokoro")),
     Ablation("no-debian", "without the Debian voices (eSpeak NG, Flite, "
-             "Festival)", "synthesiser", ("espeak-ng", "flite", "festival")),
-    Ablation("no-piper", "without the Piper voice", "synthesiser", ("piper",)),
-    Ablation("no-reverb", "without reverberated tokens", "rt60"),
+             "Festival)", column_in("synthesiser", "espeak-ng", "flite",
+                                    "festival")),
+    Ablation("no-piper", "without the Piper voice",
+             column_in("synthesiser", "piper")),
+    Ablation("no-reverb", "without reverberated tokens",
+             lambda row: float(row["rt60"]) > 0),
     Ablation("no-codecs", "without GSM, ADPCM, MP3 and Opus tokens",
-             "channel", ("gsm", "adpcm", "mp3", "opus")),
-    Ablation("no-wideband", "without wideband tokens", "channel",
-             ("wideband",)),
+             column_in("channel", "gsm", "adpcm", "mp3", "opus")),
+    Ablation("no-wideband", "without wideband tokens",
+             column_in("channel", "wideband")),
 )}
 
 INFO_FILE = "ablation.json"
