@@ -51,9 +51,12 @@ def methods(cfg: AcoConfig) -> list[str]:
                               if k != cfg.score.value]
 
 
-def scan_heldout(cfg: AcoConfig, name: str, basedir: str) -> dict:
+def scan_into(cfg: AcoConfig, name: str,
+              basedir: str) -> tuple[Store, scan.ScanResult]:
   """Scans archive ``basedir`` with the detector of ``cfg.workdir`` into
-  ``<workdir>/heldout/<name>/scores.sqlite``; returns its metrics."""
+  ``<workdir>/heldout/<name>/scores.sqlite`` (files already there are
+  kept, unless an older detector scored them); returns the open store,
+  for the caller to close, and the scan's result."""
   path = os.path.join(cfg.workdir, "heldout", name, training.STORE)
   done = os.path.join(training.detector_dir(cfg.workdir), "DONE")
   if os.path.exists(path) and os.path.getmtime(path) < os.path.getmtime(
@@ -64,8 +67,18 @@ def scan_heldout(cfg: AcoConfig, name: str, basedir: str) -> dict:
     paths = pipeline.scan_files(cfg, Archive(basedir))
     res = scan.scan(paths, basedir, scan.FileScorer.from_workdir(
         cfg.workdir, cfg.mel, cfg.score), store)
-    logging.info("%s: %d files scanned (%d done before), %.0fx real time",
-                 name, res.scanned, res.skipped, res.speed)
+  except BaseException:
+    store.close()
+    raise
+  logging.info("%s: %d files scanned (%d done before), %.0fx real time",
+               name, res.scanned, res.skipped, res.speed)
+  return store, res
+
+
+def scan_heldout(cfg: AcoConfig, name: str, basedir: str) -> dict:
+  """:func:`scan_into`, then the archive's metrics."""
+  store, res = scan_into(cfg, name, basedir)
+  try:
     m = evaluation.summarize(cfg, store, basedir)
   finally:
     store.close()

@@ -2,7 +2,7 @@
 
 ``experiments/aco_variants.py`` is flags plus one call to :func:`compare`.
 Each archive is scanned once by the detector of ``cfg.workdir`` (into
-``<workdir>/heldout/<name>/``, as :func:`heldout.scan_heldout`; a store
+``<workdir>/heldout/<name>/``, :func:`heldout.scan_into`; a store
 from before the tonal score was kept is scanned again); then, for every
 (detector, low, tonal) quantile triple, the fusion's calibration is refitted
 on the typical hours of the first archive (the embedded one, as training
@@ -17,24 +17,23 @@ import numpy as np
 
 from anomaly_jax.aco import detect, evaluation, fusion, heldout, training
 from anomaly_jax.aco.config import AcoConfig
-from anomaly_jax.aco.store import Store
 from jaxtk.errors import DataError
 
 
 def scanned(cfg: AcoConfig, name: str, basedir: str):
   """``(Store.windows(), Store.files())`` of ``basedir`` scanned by the
   workdir's detector, with the tonal score stored."""
-  path = os.path.join(cfg.workdir, "heldout", name, training.STORE)
-  for attempt in range(2):
-    heldout.scan_heldout(dataclasses.replace(cfg, archive=basedir), name,
-                         basedir)
-    store = Store(path)
-    w, files = store.windows(), store.files()
+  cfg = dataclasses.replace(cfg, archive=basedir)
+  store, _ = heldout.scan_into(cfg, name, basedir)
+  w = store.windows()
+  if np.isnan(w["tonal"]).all():  # scanned before the tonal score was kept
     store.close()
-    if attempt or not np.isnan(w["tonal"]).all():
-      return w, files
-    training.clear_store(path)  # scanned before the tonal score was kept
-  raise AssertionError("unreachable")
+    training.clear_store(store.path)
+    store, _ = heldout.scan_into(cfg, name, basedir)
+    w = store.windows()
+  files = store.files()
+  store.close()
+  return w, files
 
 
 def _per_file(w: dict, keys) -> list:
