@@ -16,6 +16,7 @@ import shutil
 import time
 
 import numpy as np
+import soundfile as sf
 
 
 def parse(argv=None):
@@ -46,8 +47,8 @@ def main(args):
   task.build_real_collection(coll)
   occ = task.read_words(coll)
   spoken = task.real_queries(coll)
-  hours = sum(sf_seconds(f) for f in {o[0] for v in occ.values()
-                                       for o in v}) / 3600
+  hours = sum(sf.info(f).duration for f in {o[0] for v in occ.values()
+                                             for o in v}) / 3600
   print(f"collection {coll}: {hours * 60:.1f} min, "
         f"{sum(map(len, occ.values()))} tokens, {len(occ)} words "
         f"({time.perf_counter() - t0:.0f} s); {len(spoken)} spoken queries")
@@ -87,11 +88,6 @@ def main(args):
   for name, kind, n, s in rows:
     print(f"| {name} | {kind} | {n} | {s['p_at_10']:.3f} | {s['p_at_n']:.3f} "
           f"| {s['fom']:.3f} | {s['ap']:.3f} |")
-
-
-def sf_seconds(path: str) -> float:
-  import soundfile as sf  # pylint: disable=g-import-not-at-top
-  return sf.info(path).duration
 
 
 if __name__ == "__main__":
