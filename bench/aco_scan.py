@@ -146,12 +146,14 @@ def main():
   det.score(win0[:10], batch_size=2048)
   # The default score: NP fused with the low and tonal branches,
   # calibrated on file 0.
-  low = config.AcoConfig().pulse  # aco_main.py's low branch
+  aco = config.AcoConfig()  # aco_main.py's branches and their fusion
   fuse = fusion.fit([{k: np.asarray(v) for k, v in det.score(
       (win0 - mean) / std, batch_size=2048).items()} | {
-          "low": pulse.file_scores(x0, cfg, low),
-          "tonal": tonal.file_scores(x0, cfg, tonal.TonalConfig())}],
-                    ("np", "low", "tonal"), 0.99, low, 3, 0.98)
+          "low": pulse.file_scores(x0, cfg, aco.pulse),
+          "tonal": tonal.file_scores(x0, cfg, aco.tonal)}],
+                    ("np", "low", "tonal"), aco.fuse_quantile, aco.pulse,
+                    aco.fuse_smooth, aco.fuse_low_quantile, aco.tonal,
+                    aco.fuse_tonal_quantile, aco.low_nms_windows())
 
   def file_scorer():
     return scan.FileScorer(cfg, lambda w: det.score(w, batch_size=2048),

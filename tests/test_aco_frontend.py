@@ -1,5 +1,6 @@
 """The ACO front-end pieces: JAX PCEN against librosa, the low-frequency
 pulse-series branch on a hand-built fin-like pulse train, the fusion."""
+import dataclasses
 import functools
 import json
 
@@ -186,6 +187,32 @@ def test_fusion_calibrates_each_score_and_takes_the_max(tmp_path):
   fq = fusion.fit([{"tonal": np.arange(10.0), "np": np.arange(10.0)}],
                   ("np", "tonal"), 0.8, PULSE, tonal_quantile=0.9)
   assert fq.scale == pytest.approx((2.7, 8.1 - 4.5))
+  # Peaks of the low branch (low_nms): by brute force, ties 6 windows
+  # apart keep the first; NaN stays NaN; 0 windows: the scores as they are.
+  c = rng.normal(0, 2, 200)
+  c[[50, 56, 120, 126]] = 9.0
+  c[7] = np.nan
+  want = np.minimum(c, 0)
+  for t in range(c.size):
+    before = np.nan_to_num(c[max(0, t - 6):t], nan=-np.inf)
+    after = np.nan_to_num(c[t + 1:t + 7], nan=-np.inf)
+    if (not before.size or c[t] > before.max()) and (
+        not after.size or c[t] >= after.max()) or np.isnan(c[t]):
+      want[t] = c[t]
+  got = fusion.peaks(c, 6)
+  np.testing.assert_allclose(got, want)
+  assert got[50] == 9.0 and got[56] == 0.0 and np.isnan(got[7])
+  assert fusion.peaks(c, 0) is c
+  # In the fusion: the low branch's peaks only, after its calibration.
+  fp = fusion.fit(files, ("np", "low"), 0.99, PULSE, low_quantile=0.98,
+                  low_nms=6)
+  assert (fp.median, fp.scale) == (f.median, f.scale)
+  lo = {"np": np.full(200, -50.0), "low": c}
+  np.testing.assert_allclose(fp(lo), np.maximum(
+      (lo["np"] - f.median[0]) / f.scale[0],
+      fusion.peaks((c - f.median[1]) / f.scale[1], 6)), rtol=1e-5, atol=1e-6)
+  fp.save(str(tmp_path))
+  assert fusion.load(str(tmp_path)) == fp
   # The scan's comb settings (nested tuples) come back as saved.
   comb = pulse.PulseConfig(pulse_count=3, pulse_series="comb",
                            period_range=(8.0, 14.0))
@@ -247,14 +274,27 @@ class TonalTest(chex.TestCase):
     p = np.abs(np.fft.rfft(fr * scipy.signal.get_window("hann", MEL.n_fft),
                            axis=1)[:, lo:hi + 1]) ** 2
     np.testing.assert_allclose(power, p, rtol=1e-3, atol=1e-9 * p.max())
-    want = np.log((p / np.median(p[::4], axis=0)).max(axis=1))
+    ratio = p / np.median(p[::4], axis=0)
+    want = np.log(ratio.max(axis=1))
     np.testing.assert_allclose(got, want, rtol=1e-3, atol=2e-3)
+    # Tracked (5 frames, 2 bins either side), by hand: each ratio the max
+    # of its 5 bins, then the mean of 5 frames (edges repeated).
+    sw = np.lib.stride_tricks.sliding_window_view
+    r = sw(np.pad(ratio, ((0, 0), (2, 2)), mode="edge"), 5, axis=1).max(-1)
+    r = sw(np.pad(r, ((2, 2), (0, 0)), mode="edge"), 5, axis=0).mean(-1)
+    np.testing.assert_allclose(tonal.frame_log_max(ff.tonal, 5, 2),
+                               np.log(r.max(axis=1)), rtol=1e-3, atol=2e-3)
     # Per window: the 12-frame mean peaks on the unit, far above noise.
     s = tonal.file_scores(x, MEL, cfg)
     chex.assert_shape(s, (MEL.n_windows(n),))
     t = MEL.window_times(len(s))
     on = np.abs(t - 20.5) < 0.3
     assert s[on].max() > np.quantile(s[~(np.abs(t - 20.5) < 1.5)], 1) + 1.0
+    st = tonal.file_scores(x, MEL, dataclasses.replace(cfg, track_frames=5,
+                                                       track_bins=2))
+    assert st[on].max() > np.quantile(st[~(np.abs(t - 20.5) < 1.5)], 1) + 1.0
+    with pytest.raises(ValueError, match="track_frames"):
+      tonal.TonalConfig(track_frames=0).check(MEL)
 
 
 def test_tonal_window_scores_reject_powers_of_another_band():
@@ -311,6 +351,9 @@ class CombTest(chex.TestCase, parameterized.TestCase):
     # The single-pulse score (pulse_count=1) does not tell them apart.
     one = np.asarray(pulse.series(c, fps, pulse.PulseConfig(pulse_count=1)))
     assert one[255] == one[700]
+    # The comb lifts the windows a period before the first pulse (one of
+    # three teeth): the fusion's low_nms keeps the series' peak only.
+    assert s[200 - 50] == pytest.approx(10.0 / 3)
 
   def test_bad_settings_raise(self):
     with pytest.raises(ValueError, match="period range"):
@@ -319,3 +362,4 @@ class CombTest(chex.TestCase, parameterized.TestCase):
       pulse.PulseConfig(pulse_tol_s=-1.0).check(MEL)
     with pytest.raises(ValueError, match="max, comb"):
       pulse.PulseConfig(pulse_series="sum")
+

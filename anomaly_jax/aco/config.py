@@ -101,11 +101,17 @@ class AcoConfig:
   # + the tonal branch (third round): dev mean 0.835 -> 0.929 (docs/aco.md).
   fuse: tuple = ("np", "low", "tonal")  # fused into "fused" (FUSABLE)
   fuse_quantile: float = 0.99   # typical-window quantile that maps to 1.0
-  fuse_low_quantile: float = 0.98  # the same for the low branch
+  # The same for the low branch (0.98 until the sixth round).
+  fuse_low_quantile: float = 0.97
   # The same for the tonal branch (fifth round): dev mean over 14 archives
   # 0.897 -> 0.907 at 0.975 (0.99 before; docs/aco.md).
   fuse_tonal_quantile: float = 0.975
   fuse_smooth: int = 3          # windows the fused detector scores average
+  # Seconds either side within which only the low branch's largest window
+  # keeps its calibrated score (fusion.peaks; 0: off).  Sixth round, with
+  # the tonal tracking and the low quantile 0.97: dev mean over 14 archives
+  # 0.907 -> 0.944 (docs/aco.md).
+  fuse_low_nms_s: float = 13.0
   top_n: int = 8                # spectrogram PNGs of the top detections
   mel: features.MelConfig = MEL
   detector: det_lib.DetectorConfig = DETECTOR
@@ -113,7 +119,10 @@ class AcoConfig:
   # 7 archives 0.903 -> 0.911, fin 0.757 -> 0.810 (docs/aco.md).
   pulse: pulse_lib.PulseConfig = pulse_lib.PulseConfig(
       pulse_count=3, pulse_series=pulse_lib.Series.COMB)
-  tonal: tonal_lib.TonalConfig = tonal_lib.TonalConfig()  # tonal branch
+  # The tonal branch, tracking tones over 5 frames, 2 bins either side
+  # (sixth round; TonalConfig's own default, no tracking, is the third's).
+  tonal: tonal_lib.TonalConfig = tonal_lib.TonalConfig(track_frames=5,
+                                                        track_bins=2)
   beam: BeamConfig = BeamConfig()
 
   def __post_init__(self):
@@ -125,6 +134,8 @@ class AcoConfig:
       configs.choice("fuse", k, FUSABLE)
     if not self.fuse:
       raise ValueError(f"fuse is empty: name some of {', '.join(FUSABLE)}")
+    if self.fuse_low_nms_s < 0:
+      raise ValueError(f"fuse_low_nms_s={self.fuse_low_nms_s} must be >= 0")
     if self.fuse_smooth < 1:
       raise ValueError(f"fuse_smooth={self.fuse_smooth} must be >= 1")
     for name in ("fuse_quantile", "fuse_low_quantile", "fuse_tonal_quantile"):
@@ -148,6 +159,11 @@ class AcoConfig:
   @property
   def end_time(self) -> dt.datetime | None:
     return time_of("end", self.end)
+
+  def low_nms_windows(self) -> int:
+    """``fuse_low_nms_s`` in scan windows (``Fusion.low_nms``)."""
+    return int(round(self.fuse_low_nms_s * self.mel.rate /
+                     (self.mel.hop * self.mel.stride)))
 
   def trained_detector(self) -> det_lib.DetectorConfig:
     """The detector config for this run's features."""

@@ -34,6 +34,9 @@ HELP = {
             "tonal",
     "tonal_band": "lo,hi Hz searched for a tone (tonal branch)",
     "tonal_frames": "STFT frames the tonal branch averages per window",
+    "track_frames": "frames over which the tonal branch follows a tone "
+                    "before taking a frame's largest ratio (1: off)",
+    "track_bins": "FFT bins either side a tracked tone may move per frame",
     "fuse_quantile": "typical-window quantile of each fused score that maps "
                      "to 1.0",
     "fuse_low_quantile": "the same for the low branch (its own threshold: "
@@ -56,6 +59,9 @@ HELP = {
                     "averaged) or comb (pulses at one interval)",
     "period_range": "shortest,longest s between pulses (comb)",
     "pulse_tol_s": "seconds each comb tooth searches for its pulse",
+    "fuse_low_nms_s": "seconds either side within which only the low "
+                      "branch's largest window keeps its calibrated score "
+                      "(0: off)",
     "mode": "what to run",
     "score": "detector output ranked as 'ours'",
     "engine": "scan in this process or on Beam",

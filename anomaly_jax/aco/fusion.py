@@ -14,8 +14,12 @@ branch has a quantile of its own, ``low_quantile``, as its false alarms
 are rarer than the detector's at the same quantile; so has the tonal
 branch, ``tonal_quantile``), and the
 fused score is the max over k: a window is as anomalous as its most
-anomalous view.  The calibration is fitted once at training and kept in
-the workdir (``fusion.json``, with the branches' settings), so a scan
+anomalous view.  With ``low_nms`` > 0 only the low branch's largest
+calibrated window within ``low_nms`` windows either side keeps its score
+(the others at most 0, the typical median): a fin series, or one thump
+with the comb's echoes a period before and after it, makes one
+detection, not one per pulse or echo.  The calibration is fitted once at
+training and kept in the workdir (``fusion.json``, with the branches' settings), so a scan
 uses the training run's numbers.
 """
 import dataclasses
@@ -42,6 +46,7 @@ class Fusion:
   pulse: pulse.PulseConfig    # the low branch's settings at training
   smooth: int = 1             # windows averaged (keys not UNSMOOTHED)
   tonal: tonal_lib.TonalConfig = tonal_lib.TonalConfig()  # the tonal branch's
+  low_nms: int = 0            # windows either side of the low branch's peaks
 
   def __call__(self, scores: dict) -> np.ndarray:
     """float32 ``[W]``: max over ``keys`` of the calibrated ``scores[k]``
@@ -50,21 +55,37 @@ class Fusion:
     if missing:
       raise ValueError(f"fusion of {self.keys}: no score {missing} among "
                        f"{sorted(scores)}")
-    return np.max([(smoothed(scores[k], _smooth(k, self.smooth)) - m) / s
-                   for k, m, s in zip(self.keys, self.median, self.scale)],
-                  axis=0).astype(np.float32)
+    cal = []
+    for k, m, s in zip(self.keys, self.median, self.scale):
+      c = (smoothed(scores[k], _smooth(k, self.smooth)) - m) / s
+      cal.append(peaks(c, self.low_nms) if k == "low" else c)
+    return np.max(cal, axis=0).astype(np.float32)
 
   def save(self, workdir: str):
     with open(os.path.join(workdir, FILE), "w") as f:
       json.dump({"keys": list(self.keys), "median": list(self.median),
                  "scale": list(self.scale), "smooth": self.smooth,
                  "pulse": dataclasses.asdict(self.pulse),
-                 "tonal": dataclasses.asdict(self.tonal)}, f, indent=1)
+                 "tonal": dataclasses.asdict(self.tonal),
+                 "low_nms": self.low_nms}, f, indent=1)
 
 
 def _smooth(key: str, smooth: int) -> int:
   """Windows averaged for ``key``: 1 for the branches in ``UNSMOOTHED``."""
   return 1 if key in UNSMOOTHED else smooth
+
+
+def peaks(c: np.ndarray, k: int) -> np.ndarray:
+  """``[W]``: ``c`` where it is the largest within ``k`` windows either
+  side (the first of equal values; NaN and windows beyond the ends do not
+  count), elsewhere ``min(c, 0)``; ``c`` itself if ``k`` < 1."""
+  if k < 1 or not c.size:
+    return c
+  n = c.size
+  p = np.pad(np.nan_to_num(c, nan=-np.inf), k, constant_values=-np.inf)
+  r = np.lib.stride_tricks.sliding_window_view(p, k).max(axis=1)
+  keep = (c > r[:n]) & (c >= r[k + 1:k + 1 + n])
+  return np.where(keep | np.isnan(c), c, np.minimum(c, 0.0))
 
 
 def smoothed(s: np.ndarray, n: int) -> np.ndarray:
@@ -82,7 +103,7 @@ def fit(files: list[dict], keys: tuple, quantile: float,
         pulse_cfg: pulse.PulseConfig, smooth: int = 1,
         low_quantile: float | None = None,
         tonal_cfg: tonal_lib.TonalConfig = tonal_lib.TonalConfig(),
-        tonal_quantile: float | None = None) -> Fusion:
+        tonal_quantile: float | None = None, low_nms: int = 0) -> Fusion:
   """The calibration of ``keys`` on typical files' ``scores``.
 
   Args:
@@ -94,6 +115,8 @@ def fit(files: list[dict], keys: tuple, quantile: float,
     pulse_cfg: the low branch's settings (kept with the calibration).
     smooth: windows averaged (``Fusion.smooth``).
     tonal_cfg: the tonal branch's settings (kept with the calibration).
+    low_nms: ``Fusion.low_nms`` (applied after the calibration, which it
+      does not change).
   """
   med, scale = [], []
   for k in keys:
@@ -105,7 +128,7 @@ def fit(files: list[dict], keys: tuple, quantile: float,
     q = quantile if q is None else q
     scale.append(max(float(np.quantile(s, q)) - m, 1e-6))
   return Fusion(tuple(keys), tuple(med), tuple(scale), pulse_cfg, smooth,
-                tonal_cfg)
+                tonal_cfg, low_nms)
 
 
 def _tuples(v):
@@ -133,6 +156,6 @@ def load(workdir: str) -> Fusion | None:
     cfg = pulse.PulseConfig(**_tuples(p))
     ton = tonal_lib.TonalConfig(**_tuples(d.get("tonal", {})))
     return Fusion(tuple(d["keys"]), tuple(d["median"]), tuple(d["scale"]),
-                  cfg, int(d["smooth"]), ton)
+                  cfg, int(d["smooth"]), ton, int(d.get("low_nms", 0)))
   except (KeyError, TypeError, ValueError) as e:
     raise DataError(path, f"not a fusion calibration: {e}") from e

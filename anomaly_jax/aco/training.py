@@ -69,7 +69,7 @@ def train(cfg: AcoConfig, arch: Archive) -> det_lib.Detector:
              for w, s in zip(whole, low) if len(w)]
   fusion.fit(typical, cfg.fuse, cfg.fuse_quantile, cfg.pulse,
              cfg.fuse_smooth, cfg.fuse_low_quantile, cfg.tonal,
-             cfg.fuse_tonal_quantile).save(cfg.workdir)
+             cfg.fuse_tonal_quantile, cfg.low_nms_windows()).save(cfg.workdir)
   with open(os.path.join(out, "features.json"), "w") as f:
     json.dump(mel_dict(cfg.mel), f, indent=1)
   remove_stale(cfg.workdir)

@@ -72,7 +72,7 @@ def compare(cfg: AcoConfig, archives: dict, quantiles) -> list[dict]:
   rows = []
   for qn, ql, qt in quantiles:
     fit = fusion.fit(typical, saved.keys, qn, saved.pulse, saved.smooth, ql,
-                     saved.tonal, qt)
+                     saved.tonal, qt, saved.low_nms)
     row = {"quantiles": (qn, ql, qt), "recall": {}, "fin": {}}
     for n, (w, files) in scans.items():
       fused = np.full(w["t"].shape, np.nan)
