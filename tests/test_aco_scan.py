@@ -173,6 +173,10 @@ def test_string_choices_are_checked_up_front_with_the_allowed_values():
     train_lib.TrainConfig(proposal="x")
   with pytest.raises(ValueError, match="start='2016-13-01'"):
     config.AcoConfig(start="2016-13-01")
+  with pytest.raises(ValueError, match="fuse_low_nms_s=-1"):
+    config.AcoConfig(fuse_low_nms_s=-1.0)
+  # 13 s in windows of 4 hops of 1,024 samples at 24 kHz (0.17 s).
+  assert c.low_nms_windows() == round(13.0 * 24000 / 4096) == 76
   # An output the detector does not have is an error, never zeros.
   ones = np.ones(MEL.dim, np.float32)
   f = scan.FileScorer(MEL, lambda w: {"vae": w[:, 0]}, "np", ones, ones)
