@@ -297,6 +297,26 @@ class TonalTest(chex.TestCase):
       tonal.TonalConfig(track_frames=0).check(MEL)
 
 
+def test_tonal_tracking_pads_frames_to_a_bucket_and_matches_scipy():
+  # Files of different lengths within one frame bucket share one compiled
+  # shape; the padding (edge rows) leaves the scores as scipy's filters
+  # with their 'nearest' edges give them.
+  import scipy.ndimage  # pylint: disable=g-import-not-at-top
+  rng = np.random.default_rng(3)
+  before = tonal._tracked_log_max._cache_size()
+  for f in (700, 1000, 1024):  # one bucket of tonal.FRAME_BUCKET frames
+    p = rng.exponential(1.0, (f, 40)).astype(np.float32)
+    r = p / np.median(p[::tonal.MEDIAN_STEP], axis=0)
+    r = scipy.ndimage.maximum_filter1d(r, 5, axis=1, mode="nearest")
+    r = scipy.ndimage.uniform_filter1d(r, 5, axis=0, mode="nearest")
+    got = tonal.frame_log_max(p, 5, 2)
+    chex.assert_shape(got, (f,))
+    chex.assert_type(got, np.float32)
+    np.testing.assert_allclose(got, np.log(r.max(axis=1)), rtol=1e-5,
+                               atol=1e-6)
+  assert tonal._tracked_log_max._cache_size() - before <= 1
+
+
 def test_tonal_window_scores_reject_powers_of_another_band():
   n = features.BUCKET // 8
   power = np.ones((MEL.n_frames(n), 5), np.float32)

@@ -37,6 +37,7 @@ import scipy.ndimage
 from anomaly_jax.aco import features
 
 MEDIAN_STEP = 4  # frames between those a bin's median uses (4x less sorting)
+FRAME_BUCKET = 1024  # tracked frames are padded to a multiple of this
 
 
 @dataclasses.dataclass(frozen=True)
@@ -90,7 +91,14 @@ def frame_log_max(power: np.ndarray, track_frames: int = 1,
   repeated)."""
   med = np.maximum(np.median(power[::MEDIAN_STEP], axis=0), 1e-30)
   if track_frames > 1 or track_bins:
-    return np.asarray(_tracked_log_max(power, med, track_frames, track_bins))
+    # Frames padded (edges repeated: the mean's own edge rule) to a
+    # multiple of FRAME_BUCKET, so a few compiled shapes serve every file
+    # length, as the features' BUCKET does.
+    f = power.shape[0]
+    rows = -(-max(f, 1) // FRAME_BUCKET) * FRAME_BUCKET
+    padded = np.pad(power, ((0, rows - f), (0, 0)), mode="edge")
+    return np.asarray(_tracked_log_max(padded, med, track_frames,
+                                       track_bins))[:f]
   return np.log((power / med).max(axis=1))
 
 
