@@ -38,8 +38,8 @@ import numpy as np
 
 from anomaly_jax import detector as det_lib
 from anomaly_jax import train as train_lib
-from anomaly_jax.aco import (beam_scan, config, features, fmt, fusion, pulse,
-                             tonal)
+from anomaly_jax.aco import (beam_scan, config, features, fmt, pulse, tonal,
+                             training)
 from anomaly_jax.aco import reader, scan, shards, synth
 from anomaly_jax.aco.store import Store
 
@@ -147,13 +147,10 @@ def main():
   # The default score: NP fused with the low and tonal branches,
   # calibrated on file 0.
   aco = config.AcoConfig()  # aco_main.py's branches and their fusion
-  fuse = fusion.fit([{k: np.asarray(v) for k, v in det.score(
+  fuse = training.fit_fusion(aco, [{k: np.asarray(v) for k, v in det.score(
       (win0 - mean) / std, batch_size=2048).items()} | {
           "low": pulse.file_scores(x0, cfg, aco.pulse),
-          "tonal": tonal.file_scores(x0, cfg, aco.tonal)}],
-                    ("np", "low", "tonal"), aco.fuse_quantile, aco.pulse,
-                    aco.fuse_smooth, aco.fuse_low_quantile, aco.tonal,
-                    aco.fuse_tonal_quantile, aco.low_nms_windows())
+          "tonal": tonal.file_scores(x0, cfg, aco.tonal)}])
 
   def file_scorer():
     return scan.FileScorer(cfg, lambda w: det.score(w, batch_size=2048),

@@ -382,4 +382,3 @@ class CombTest(chex.TestCase, parameterized.TestCase):
       pulse.PulseConfig(pulse_tol_s=-1.0).check(MEL)
     with pytest.raises(ValueError, match="max, comb"):
       pulse.PulseConfig(pulse_series="sum")
-

@@ -19,8 +19,8 @@ calibrated window within ``low_nms`` windows either side keeps its score
 (the others at most 0, the typical median): a fin series, or one thump
 with the comb's echoes a period before and after it, makes one
 detection, not one per pulse or echo.  The calibration is fitted once at
-training and kept in the workdir (``fusion.json``, with the branches' settings), so a scan
-uses the training run's numbers.
+training and kept in the workdir (``fusion.json``, with the branches'
+settings), so a scan uses the training run's numbers.
 """
 import dataclasses
 import json

@@ -41,6 +41,15 @@ def typical_files(cfg: AcoConfig, arch: Archive) -> list[str]:
                            set(cfg.typical_hours))
 
 
+def fit_fusion(cfg: AcoConfig, typical: list[dict]) -> fusion.Fusion:
+  """The run's fusion (``cfg.fuse`` with its quantiles, smoothing,
+  branches and low-branch peaks) calibrated on typical files' scores
+  (``fusion.fit``'s ``files``)."""
+  return fusion.fit(typical, cfg.fuse, cfg.fuse_quantile, cfg.pulse,
+                    cfg.fuse_smooth, cfg.fuse_low_quantile, cfg.tonal,
+                    cfg.fuse_tonal_quantile, cfg.low_nms_windows())
+
+
 def train(cfg: AcoConfig, arch: Archive) -> det_lib.Detector:
   """Trains the detector on windows of typical hours and saves it.
 
@@ -67,9 +76,7 @@ def train(cfg: AcoConfig, arch: Archive) -> det_lib.Detector:
   typical = [{k: np.asarray(v) for k, v in det.score(
       (w - mean) / std, batch_size=2048).items()} | s
              for w, s in zip(whole, low) if len(w)]
-  fusion.fit(typical, cfg.fuse, cfg.fuse_quantile, cfg.pulse,
-             cfg.fuse_smooth, cfg.fuse_low_quantile, cfg.tonal,
-             cfg.fuse_tonal_quantile, cfg.low_nms_windows()).save(cfg.workdir)
+  fit_fusion(cfg, typical).save(cfg.workdir)
   with open(os.path.join(out, "features.json"), "w") as f:
     json.dump(mel_dict(cfg.mel), f, indent=1)
   remove_stale(cfg.workdir)
