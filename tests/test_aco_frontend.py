@@ -10,7 +10,7 @@ import librosa
 import numpy as np
 import pytest
 
-from anomaly_jax.aco import features, fusion, pcen, pulse, tonal
+from anomaly_jax.aco import analysis, features, fusion, pcen, pulse, tonal
 from jaxtk.errors import DataError
 
 
@@ -303,7 +303,7 @@ def test_tonal_tracking_pads_frames_to_a_bucket_and_matches_scipy():
   # with their 'nearest' edges give them.
   import scipy.ndimage  # pylint: disable=g-import-not-at-top
   rng = np.random.default_rng(3)
-  before = tonal._tracked_log_max._cache_size()
+  before = tonal._frame_log_max._cache_size()
   for f in (700, 1000, 1024):  # one bucket of tonal.FRAME_BUCKET frames
     p = rng.exponential(1.0, (f, 40)).astype(np.float32)
     r = p / np.median(p[::tonal.MEDIAN_STEP], axis=0)
@@ -314,7 +314,7 @@ def test_tonal_tracking_pads_frames_to_a_bucket_and_matches_scipy():
     chex.assert_type(got, np.float32)
     np.testing.assert_allclose(got, np.log(r.max(axis=1)), rtol=1e-5,
                                atol=1e-6)
-  assert tonal._tracked_log_max._cache_size() - before <= 1
+  assert tonal._frame_log_max._cache_size() - before <= 1
 
 
 def test_tonal_window_scores_reject_powers_of_another_band():
@@ -382,3 +382,43 @@ class CombTest(chex.TestCase, parameterized.TestCase):
       pulse.PulseConfig(pulse_tol_s=-1.0).check(MEL)
     with pytest.raises(ValueError, match="max, comb"):
       pulse.PulseConfig(pulse_series="sum")
+
+
+def test_analysis_is_the_features_and_both_branches_in_one_program():
+  # A fin-like series plus a tone in noise, at two lengths of one BUCKET:
+  # analysis.analyse gives what features.analyse, pulse.file_scores and
+  # tonal.file_scores give on their own (the low branch's decimation runs
+  # in XLA here, on the host there: float32 rounding), one compilation.
+  mel = dataclasses.replace(MEL, low_bands=(12.0, 18.0, 24.0, 30.0),
+                            low_decim=16)
+  tone = tonal.TonalConfig(tonal_band=(100.0, 2000.0), track_frames=5,
+                           track_bins=2)
+  x = _pulse_train(mel.rate, 150, 40.0 + 11.0 * np.arange(3), amp=0.004)
+  v = np.arange(mel.rate) / mel.rate
+  x[100 * mel.rate:101 * mel.rate] += 3e-3 * np.sin(
+      2 * np.pi * (400 * v + 150 * v ** 2)).astype(np.float32)
+  rng = np.random.default_rng(5)
+  mean = rng.normal(0, 1, mel.dim).astype(np.float32)
+  std = rng.uniform(0.5, 2, mel.dim).astype(np.float32)
+  before = analysis._analyse._cache_size()
+  for n in (x.size, x.size - 12345):
+    y = x[:n]
+    got = analysis.analyse(y, mel, mean, std, low=PULSE, tone=tone)
+    ff = features.analyse(y, mel, mean, std)
+    w = mel.n_windows(n)
+    for a, b in ((got.windows, ff.windows), (got.energy, ff.energy),
+                 (got.mels, ff.mels)):
+      np.testing.assert_array_equal(a, b)
+    chex.assert_shape([got.low, got.tonal], (w,))
+    np.testing.assert_allclose(got.low, pulse.file_scores(y, mel, PULSE),
+                               atol=1e-3)
+    np.testing.assert_allclose(got.tonal, tonal.file_scores(y, mel, tone),
+                               atol=1e-5)
+    t = mel.window_times(w)
+    assert abs(t[np.argmax(got.tonal)] - 100.5) < 1.0
+    assert 40.0 - 12 < t[np.argmax(got.low)] < 63.0 + 13
+  assert analysis._analyse._cache_size() - before == 1
+  bare = analysis.analyse(x, mel)
+  assert bare.low is None and bare.tonal is None
+  with pytest.raises(ValueError, match="track_frames"):
+    analysis.analyse(x, mel, tone=tonal.TonalConfig(track_frames=0))

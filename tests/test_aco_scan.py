@@ -58,31 +58,46 @@ def test_merge_and_recall_at_one_false_alarm():
   assert evaluate.segment_auc(t, 0 * s, events, ships) == 0.5  # all tied
 
 
-def _fake_scorer(calls, stop_after=None):
+def _fake_scorer(calls):
   def score(w):
     calls.append(len(w))
-    if stop_after is not None and len(calls) > stop_after:
-      raise KeyboardInterrupt("stopped")
     return {"vae": (w ** 2).mean(1)}
   return score
 
 
-def _scorer(calls, stop_after=None):
+def _scorer(calls):
   ones = np.ones(MEL.dim, np.float32)
-  return scan.FileScorer(MEL, _fake_scorer(calls, stop_after), "vae",
-                         0 * ones, ones)
+  return scan.FileScorer(MEL, _fake_scorer(calls), "vae", 0 * ones, ones)
 
 
-def test_resume_skips_scored_files_and_damage_never_stops(tiny, tmp_path):
+class _StopAt(scan.FileScorer):
+  """Raises KeyboardInterrupt when asked to score file ``stop``."""
+
+  def __init__(self, stop):
+    ones = np.ones(MEL.dim, np.float32)
+    super().__init__(MEL, _fake_scorer([]), "vae", 0 * ones, ones)
+    self.stop = stop
+
+  def __call__(self, f, rel):
+    if rel == self.stop:
+      raise KeyboardInterrupt("stopped")
+    return super().__call__(f, rel)
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+def test_resume_skips_scored_files_and_damage_never_stops(tiny, tmp_path,
+                                                          threads):
   paths = scan.select_files(Archive(tiny).all_files(), None, None)
   store = Store(str(tmp_path / "s.sqlite"))
-  calls = []
-  with pytest.raises(KeyboardInterrupt):
-    scan.scan(paths, tiny, _scorer(calls, 3), store)
+  with pytest.raises(KeyboardInterrupt):  # while scoring the 4th file
+    scan.scan(paths, tiny, _StopAt(os.path.relpath(paths[3], tiny)), store,
+              threads=threads)
+  # Stored in the files' order, whichever thread finished first: the 3
+  # files before the 4th, not the ones scored beside it.
   first = len(store.done())
-  assert first >= 3  # 3 scored (+ the damaged file if it came first)
+  assert store.done() == {os.path.relpath(p, tiny) for p in paths[:3]}
   calls2 = []
-  res = scan.scan(paths, tiny, _scorer(calls2), store)
+  res = scan.scan(paths, tiny, _scorer(calls2), store, threads=threads)
   assert res.skipped == first and res.scanned + res.errors + first == 8
   assert len(calls2) == res.scanned
   files = store.files()

@@ -91,6 +91,10 @@ class AcoConfig:
   # recall at 1 FA/h 0.731 (NP) -> 0.851, fin 0.29 -> 0.71 (docs/aco.md).
   score: ScoreKey = ScoreKey.FUSED
   engine: Engine = Engine.SINGLE
+  # Files decoded and scored at once by engine=single, each in a thread:
+  # one file's host-side work beside another's XLA features (1 -> 2 on
+  # 2 cores: scan 1.5-1.8x faster; docs/benchmarks.md).
+  scan_threads: int = 2
   train_per_file: int = 800     # training windows sampled per file
   # Standardised low bands times this (kept in standardize.npz, so the scan
   # uses the training run's value): 3 of 67 bands per frame, they would
@@ -136,6 +140,8 @@ class AcoConfig:
       raise ValueError(f"fuse is empty: name some of {', '.join(FUSABLE)}")
     if self.fuse_low_nms_s < 0:
       raise ValueError(f"fuse_low_nms_s={self.fuse_low_nms_s} must be >= 0")
+    if self.scan_threads < 1:
+      raise ValueError(f"scan_threads={self.scan_threads} must be >= 1")
     if self.fuse_smooth < 1:
       raise ValueError(f"fuse_smooth={self.fuse_smooth} must be >= 1")
     for name in ("fuse_quantile", "fuse_low_quantile", "fuse_tonal_quantile"):

@@ -65,6 +65,8 @@ HELP = {
     "mode": "what to run",
     "score": "detector output ranked as 'ours'",
     "engine": "scan in this process or on Beam",
+    "scan_threads": "files decoded and scored at once by --engine=single "
+                    "(one thread each)",
     # Features (MelConfig).
     "rate": "sample rate of the archive (Hz)",
     "n_fft": "STFT size",

@@ -65,8 +65,7 @@ def scan_into(cfg: AcoConfig, name: str,
   store = Store(path)
   try:
     paths = pipeline.scan_files(cfg, Archive(basedir))
-    res = scan.scan(paths, basedir, scan.FileScorer.from_workdir(
-        cfg.workdir, cfg.mel, cfg.score), store)
+    res = pipeline.run_scan(cfg, basedir, paths, store)
   except BaseException:
     store.close()
     raise

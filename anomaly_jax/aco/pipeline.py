@@ -44,7 +44,7 @@ def run_scan(cfg: AcoConfig, basedir: str, paths: list[str],
     return beam_scan.scan_archive(paths, basedir, cfg.workdir, cfg.mel,
                                   cfg.score, store, cfg.beam)
   return scan.scan(paths, basedir, scan.FileScorer.from_workdir(
-      cfg.workdir, cfg.mel, cfg.score), store)
+      cfg.workdir, cfg.mel, cfg.score), store, threads=cfg.scan_threads)
 
 
 def run(cfg: AcoConfig) -> dict:

@@ -51,7 +51,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from anomaly_jax.aco import features
-from jaxtk import configs
+from jaxtk import configs, order
 
 AMIN = 1e-20  # power floor before the log (the decimated signal's powers)
 MEDIAN_STEP = 4  # windows between those the file's median uses
@@ -285,8 +285,20 @@ def _centres(n_decim: int, mel: features.MelConfig, cfg: PulseConfig):
   return centre
 
 
-@functools.partial(jax.jit, static_argnums=(2, 3))
-def _scores(y, n_valid, mel, cfg):
+def scores_xla(y: jnp.ndarray, n_valid, mel: features.MelConfig,
+               cfg: PulseConfig) -> jnp.ndarray:
+  """``file_scores`` in XLA, for a jitted caller.
+
+  Args:
+    y: float32 ``[m / cfg.pulse_decim]``: a signal of ``n_valid`` samples
+      zero padded to ``m``, averaged over each ``cfg.pulse_decim``.
+    n_valid: int scalar (traced).
+    mel, cfg: static.
+
+  Returns:
+    float32 ``[W]``, the windows of ``m`` samples; the first
+    ``mel.n_windows(n_valid)`` are the file's.
+  """
   if cfg.pulse_detector == Detector.MATCHED:
     db = 10.0 * jnp.log10(jnp.maximum(matched_power(y, mel, cfg), AMIN)
                           )[:, None]
@@ -295,8 +307,7 @@ def _scores(y, n_valid, mel, cfg):
   # Windows wholly inside the signal (``mel.n_windows(n_valid)``).
   inner = (n_valid - mel.half_span) // mel.hop - mel.first_frame + 1
   valid = jnp.arange(db.shape[0]) < (inner - mel.context) // mel.stride + 1
-  sub = jnp.where(valid[:, None], db, jnp.nan)[::MEDIAN_STEP]
-  db = db - jnp.nanmedian(sub, axis=0)
+  db = db - order.median(db[::MEDIAN_STEP], valid[::MEDIAN_STEP])
   fps = mel.rate / (mel.hop * mel.stride)
   if cfg.pulse_detector == Detector.MATCHED:
     c = jnp.where(valid, db[:, 0], 0.0)
@@ -304,6 +315,9 @@ def _scores(y, n_valid, mel, cfg):
     c = jnp.where(valid, db[:, 0] - db[:, 1:].mean(axis=1), 0.0)
     c = _box_mean(c, max(1, int(round(cfg.pulse_s * fps))))
   return series(c, fps, cfg)
+
+
+_scores = jax.jit(scores_xla, static_argnums=(2, 3))
 
 
 def file_scores(x: np.ndarray, mel: features.MelConfig,

@@ -2,15 +2,18 @@
 
 ``FileScorer`` turns one file into a ``FileResult`` (its windows' times and
 scores, or the reason it is damaged); the Beam pipeline (``beam_scan``)
-runs the same scorer in its workers.  ``scan`` runs it here, file by file,
-decoding the next file in a thread meanwhile, and stores each result in one
-transaction, so a stopped scan resumes by skipping the files already in the
-store.  A damaged file (bad records, unreadable, vanished, permission
+runs the same scorer in its workers.  ``scan`` runs it here, a few files
+at once in threads (each decodes its file, then ``analysis.analyse``, one
+XLA program, and the detector), and stores each result in one transaction,
+in the files' order, so a stopped scan resumes by skipping the files
+already in the store.  A damaged file (bad records, unreadable, vanished, permission
 denied) is stored with its reason and never stops the scan.
 """
+import collections
 import concurrent.futures
 import dataclasses
 import datetime as dt
+import itertools
 import os
 import time
 from typing import Callable
@@ -19,8 +22,8 @@ from absl import logging
 import numpy as np
 
 from anomaly_jax import detector as det_lib
-from anomaly_jax.aco import (features, fmt, fusion, peer, pulse, reader,
-                             tonal)
+from anomaly_jax.aco import (analysis, features, fmt, fusion, peer, pulse,
+                             reader, tonal)
 from anomaly_jax.aco.config import ScoreKey
 from anomaly_jax.aco.store import SCORE_KEYS, FileResult, Store
 from jaxtk import configs
@@ -80,19 +83,16 @@ def typical_windows(paths: list[str], cfg: features.MelConfig,
     except (DataError, OSError) as e:
       logging.warning("skipped for training: %s", e)
       continue
-    ff = features.analyse(x, cfg, tonal_bins=None if tonal_cfg is None
-                          else tonal.bins(cfg, tonal_cfg))
-    win = ff.windows
+    a = analysis.analyse(x, cfg, low=low,
+                         tone=None if low is None else tonal_cfg)
+    win = a.windows
     take = np.sort(rng.choice(len(win), min(per_file, len(win)),
                               replace=False))
     out.append(win[take])
     if low is not None:
       whole.append(win)
-      branch = {"low": pulse.file_scores(x, cfg, low)}
-      if tonal_cfg is not None:
-        branch["tonal"] = tonal.window_scores(ff.tonal, x.size, cfg,
-                                              tonal_cfg)
-      low_out.append(branch)
+      low_out.append({"low": a.low} if a.tonal is None else
+                     {"low": a.low, "tonal": a.tonal})
   if not out:
     raise DataError(os.path.commonpath(paths) if paths else "archive",
                     "no readable typical files to train on")
@@ -172,26 +172,27 @@ class FileScorer:
     if f.error is not None:
       return FileResult(rel, start, error=f.error)
     t0 = time.perf_counter()
-    tone = self.fuse is not None and "tonal" in self.fuse.keys
-    win, energy, mels, power = features.analyse(
+    fuse = self.fuse
+    a = analysis.analyse(
         f.samples, self.cfg, self.mean, self.std,
-        tonal.bins(self.cfg, self.fuse.tonal) if tone else None)
+        low=None if fuse is None else fuse.pulse,
+        tone=fuse.tonal if fuse is not None and "tonal" in fuse.keys
+        else None)
+    win = a.windows
     scores = {"score": np.zeros(0)}
     if len(win):
       scores = {k: np.asarray(v) for k, v in self.scorer(win).items()}
-      if self.fuse is not None:
-        scores["low"] = pulse.file_scores(f.samples, self.cfg,
-                                          self.fuse.pulse)
-        if tone:
-          scores["tonal"] = tonal.window_scores(power, f.samples.size,
-                                                self.cfg, self.fuse.tonal)
-        scores["fused"] = self.fuse(scores)
+      if fuse is not None:
+        scores["low"] = a.low
+        if a.tonal is not None:
+          scores["tonal"] = a.tonal
+        scores["fused"] = fuse(scores)
       if self.score_key not in scores:
         raise ValueError(f"score={self.score_key!r} is not an output of the "
                          f"detector: {', '.join(sorted(scores))}")
       scores["score"] = scores[self.score_key]
-    scores["energy"] = energy
-    scores["pcen"] = peer.window_scores(mels, self.cfg, len(win))
+    scores["energy"] = a.energy
+    scores["pcen"] = peer.window_scores(a.mels, self.cfg, len(win))
     times = start + self.cfg.window_times(len(win))
     return FileResult(rel, start, f.decoded.duration, times,
                       {k: v for k, v in scores.items() if k in SCORE_KEYS},
@@ -216,7 +217,7 @@ class ScanResult:
 
 
 def scan(paths: list[str], basedir: str, file_scorer: FileScorer,
-         store: Store, bar: bool = True) -> ScanResult:
+         store: Store, bar: bool = True, threads: int = 2) -> ScanResult:
   """Scores the files of ``paths`` not yet in ``store`` into it.
 
   Args:
@@ -225,39 +226,55 @@ def scan(paths: list[str], basedir: str, file_scorer: FileScorer,
     file_scorer: features and detector.
     store: the results database.
     bar: show a progress bar (also in logs).
+    threads: files decoded and scored at once, each in a thread (numpy,
+      scipy and XLA release the GIL: one file's host-side work runs beside
+      another's XLA features); results are stored in the files' order.
   """
+  if threads < 1:
+    raise ValueError(f"threads={threads} must be >= 1")
   res = ScanResult()
   done = store.done()
   todo = [p for p in paths if os.path.relpath(p, basedir) not in done]
   res.skipped = len(paths) - len(todo)
   rate = file_scorer.cfg.rate
+
+  def work(path):
+    f = load(path, rate)
+    return file_scorer(f, os.path.relpath(f.path, basedir))
+
   t_all = time.perf_counter()
-  # Decode the next file in a thread while this one is scored (numpy and
-  # XLA release the GIL, so the two overlap on two cores), and store the
-  # previous one in another: its commit waits on the disk (fsync), not on
-  # the CPU.  One write at a time, in order; a write's error is raised here.
-  with concurrent.futures.ThreadPoolExecutor(1) as pool, \
+  # ``threads`` files in flight and one more queued, so no worker waits; the
+  # store writes in another thread behind them (its commit waits on the
+  # disk, fsync, not on the CPU), one file at a time, in order, so a stopped
+  # scan has stored a prefix of ``todo``.  A write's or a scorer's error is
+  # raised here.
+  with concurrent.futures.ThreadPoolExecutor(threads) as pool, \
       concurrent.futures.ThreadPoolExecutor(1) as writer:
-    nxt = pool.submit(load, todo[0], rate) if todo else None
+    queued = iter(todo)
+    pending = collections.deque(
+        pool.submit(work, p) for p in itertools.islice(queued, threads + 1))
     written = None
-    for i in progress(range(len(todo)), desc="scan", unit="file",
-                      disable=not bar):  # shown in nohup logs too
-      f = nxt.result()
-      nxt = pool.submit(load, todo[i + 1], rate) if i + 1 < len(
-          todo) else None
-      r = file_scorer(f, os.path.relpath(f.path, basedir))
+    try:
+      for _ in progress(range(len(todo)), desc="scan", unit="file",
+                        disable=not bar):  # shown in nohup logs too
+        r = pending.popleft().result()
+        for p in itertools.islice(queued, 1):
+          pending.append(pool.submit(work, p))
+        if written is not None:
+          written.result()
+        written = writer.submit(store.add, r)
+        if r.error is not None:
+          logging.warning("skipped: %s", r.error)
+          res.errors += 1
+          continue
+        for msg in r.issues:
+          logging.info("%s: %s", r.path, msg)
+        res.scanned += 1
+        res.audio_seconds += r.seconds
       if written is not None:
         written.result()
-      written = writer.submit(store.add, r)
-      if r.error is not None:
-        logging.warning("skipped: %s", r.error)
-        res.errors += 1
-        continue
-      for msg in r.issues:
-        logging.info("%s: %s", r.path, msg)
-      res.scanned += 1
-      res.audio_seconds += r.seconds
-    if written is not None:
-      written.result()
+    finally:
+      for f in pending:  # stopped: drop the files not started yet
+        f.cancel()
   res.wall = time.perf_counter() - t_all
   return res

@@ -32,9 +32,8 @@ import functools
 import jax
 import jax.numpy as jnp
 import numpy as np
-import scipy.ndimage
-
 from anomaly_jax.aco import features
+from jaxtk import order
 
 MEDIAN_STEP = 4  # frames between those a bin's median uses (4x less sorting)
 FRAME_BUCKET = 1024  # tracked frames are padded to a multiple of this
@@ -84,30 +83,46 @@ def frame_log_max(power: np.ndarray, track_frames: int = 1,
   """float32 ``[F]``: per frame of ``power`` (``[F, bins]``, the valid frames
   of ``features.analyse(..., tonal_bins=bins(mel, cfg)).tonal``), the log of
   the largest bin power over that bin's median (over every
-  ``MEDIAN_STEP``-th frame; on the host: XLA's sort on CPU took 6x longer
-  than the STFT itself).  With tracking (``TonalConfig.track_frames``,
+  ``MEDIAN_STEP``-th frame).  With tracking (``TonalConfig.track_frames``,
   ``track_bins``) each ratio is first the largest within ``track_bins``
   bins, then the mean over ``track_frames`` frames centred on it (edges
-  repeated)."""
-  med = np.maximum(np.median(power[::MEDIAN_STEP], axis=0), 1e-30)
-  if track_frames > 1 or track_bins:
-    # Frames padded (edges repeated: the mean's own edge rule) to a
-    # multiple of FRAME_BUCKET, so a few compiled shapes serve every file
-    # length, as the features' BUCKET does.
-    f = power.shape[0]
-    rows = -(-max(f, 1) // FRAME_BUCKET) * FRAME_BUCKET
-    padded = np.pad(power, ((0, rows - f), (0, 0)), mode="edge")
-    return np.asarray(_tracked_log_max(padded, med, track_frames,
-                                       track_bins))[:f]
-  return np.log((power / med).max(axis=1))
+  repeated).  The host entry to ``frame_log_max_xla``."""
+  f = power.shape[0]
+  return np.asarray(_frame_log_max(_bucket(power), f, track_frames,
+                                   track_bins))[:f]
 
 
-@functools.partial(jax.jit, static_argnums=(2, 3))
-def _tracked_log_max(power, med, track_frames: int, track_bins: int):
-  """:func:`frame_log_max`'s tracking in XLA (2x faster than scipy's
-  filters on the host): the ratio's max over ``2 track_bins + 1`` bins,
-  then its mean over ``track_frames`` frames, edges repeated."""
-  r = jnp.pad(power / med, ((0, 0), (track_bins, track_bins)), mode="edge")
+def _bucket(power: np.ndarray) -> np.ndarray:
+  """Frames zero padded to a multiple of ``FRAME_BUCKET``, so a few compiled
+  shapes serve every file length, as the features' ``BUCKET`` does."""
+  f = power.shape[0]
+  rows = -(-max(f, 1) // FRAME_BUCKET) * FRAME_BUCKET
+  return np.pad(np.asarray(power, np.float32), ((0, rows - f), (0, 0)))
+
+
+def frame_log_max_xla(power: jnp.ndarray, n_frames, track_frames: int,
+                      track_bins: int) -> jnp.ndarray:
+  """``frame_log_max`` in XLA, for a jitted caller.
+
+  Args:
+    power: float32 ``[F, bins]``, the first ``n_frames`` rows valid (the
+      rest padding: ignored, the last valid row repeated in their place).
+    n_frames: int scalar (traced), ``1 <= n_frames <= F``.
+    track_frames, track_bins: ``TonalConfig``'s (static).
+
+  Returns:
+    float32 ``[F]``, valid in the first ``n_frames``.
+  """
+  rows = jnp.arange(power.shape[0])
+  # Whitening: each bin's median over every MEDIAN_STEP-th valid frame (by
+  # bisection, jaxtk.order: XLA's sort on CPU took 6x longer than the STFT).
+  med = jnp.maximum(order.median(
+      power[::MEDIAN_STEP], rows[::MEDIAN_STEP] < n_frames), 1e-30)
+  last = jax.lax.dynamic_slice_in_dim(power, n_frames - 1, 1, axis=0)
+  r = jnp.where((rows < n_frames)[:, None], power, last) / med
+  if track_frames == 1 and not track_bins:
+    return jnp.log(r.max(axis=1))
+  r = jnp.pad(r, ((0, 0), (track_bins, track_bins)), mode="edge")
   r = jax.lax.reduce_window(r, -jnp.inf, jax.lax.max, (1, 2 * track_bins + 1),
                             (1, 1), "VALID")
   h = track_frames // 2
@@ -115,6 +130,42 @@ def _tracked_log_max(power, med, track_frames: int, track_bins: int):
   r = jax.lax.reduce_window(r, 0.0, jax.lax.add, (track_frames, 1), (1, 1),
                             "VALID")
   return jnp.log(r.max(axis=1) / track_frames)
+
+
+_frame_log_max = jax.jit(frame_log_max_xla, static_argnums=(2, 3))
+
+
+def window_scores_xla(power: jnp.ndarray, n, mel: features.MelConfig,
+                      cfg: TonalConfig) -> jnp.ndarray:
+  """``window_scores`` in XLA, for a jitted caller.
+
+  Args:
+    power: float32 ``[F, bins]`` tonal powers of a signal of ``n`` samples
+      zero padded to more (``F >= mel.n_frames(n)``; the padding's frames
+      are ignored).
+    n: int scalar (traced): the signal's samples.
+    mel, cfg: static.
+
+  Returns:
+    float32 ``[W]``, ``W`` the windows of ``F`` frames; the first
+    ``mel.n_windows(n)`` are the file's.
+  """
+  n_frames = 1 + n // mel.hop
+  per_frame = frame_log_max_xla(power, n_frames, cfg.track_frames,
+                                cfg.track_bins)
+  n_win = (power.shape[0] - mel.first_frame - mel.context) // mel.stride + 1
+  centre = (mel.first_frame + np.arange(n_win) * mel.stride +
+            (mel.context - 1) // 2)
+  # Window [i - T // 2, i + T - 1 - T // 2] (edges repeated), as
+  # ``fusion.smoothed`` and scipy's ``uniform_filter1d(mode="nearest")``.
+  t = cfg.tonal_frames
+  idx = jnp.clip(centre[:, None] + np.arange(t) - t // 2, 0, n_frames - 1)
+  return per_frame[idx].mean(axis=1)
+
+
+@functools.partial(jax.jit, static_argnums=(2, 3))
+def _window_scores(power, n, mel, cfg):
+  return window_scores_xla(power, n, mel, cfg)
 
 
 def window_scores(power: np.ndarray, n: int, mel: features.MelConfig,
@@ -128,15 +179,8 @@ def window_scores(power: np.ndarray, n: int, mel: features.MelConfig,
     raise ValueError(f"tonal power of shape {power.shape}: expected "
                      f"{(mel.n_frames(n), hi - lo + 1)} (the file's frames x "
                      f"the bins of tonal_band={cfg.tonal_band})")
-  per_frame = frame_log_max(power, cfg.track_frames,
-                            cfg.track_bins).astype(np.float64)
-  n_win = mel.n_windows(n)
-  centre = (mel.first_frame + np.arange(n_win) * mel.stride +
-            (mel.context - 1) // 2)
-  # Window [i - T // 2, i + T - 1 - T // 2] (edges repeated), as
-  # ``fusion.smoothed``.
-  return scipy.ndimage.uniform_filter1d(
-      per_frame, cfg.tonal_frames, mode="nearest")[centre].astype(np.float32)
+  return np.asarray(_window_scores(_bucket(power), n, mel, cfg)
+                    )[:mel.n_windows(n)]
 
 
 def file_scores(x: np.ndarray, mel: features.MelConfig,
