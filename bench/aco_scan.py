@@ -12,11 +12,12 @@ in a temporary directory and times, per stage, on the same files:
 * features: the jitted JAX log-mel + windows (``features.file_features``) vs
   ``librosa.power_to_db(librosa.feature.melspectrogram(...))`` + numpy
   windows and standardisation;
-* full scan: ``scan.scan`` itself for ours (decode-ahead thread, JAX
-  features with the low bands, detector scores, the low-frequency and
-  tonal branches and the fused score, the default ``--score=fused`` of ``aco_main.py``,
-  SQLite store), naive decode + librosa features + the same detector for
-  the seed's stack (the seed's PyTorch model is not
+* full scan: ``scan.scan`` itself for ours (two files at once in threads,
+  each file's features with the low bands and its low-frequency and tonal
+  branches one XLA program, ``analysis.analyse``; detector scores, the
+  PCEN peer, the fused score, the default ``--score=fused`` of
+  ``aco_main.py``; SQLite store), naive decode + librosa features + the
+  same detector for the seed's stack (the seed's PyTorch model is not
   installed; the scoring model is the same for both, so the ratio is the
   decode and feature path's);
 * Beam: ``beam_scan.scan_archive`` on DirectRunner with ``--workers``

@@ -123,3 +123,22 @@ def test_low_band_scale_marks_the_low_bands_of_every_frame():
                                 [0, 1, 18, 19, 36, 37])
   assert (scale[scale != 10.0] == 1.0).all()
   assert (features.low_band_scale(features.MelConfig(), 10.0) == 1.0).all()
+
+
+@pytest.mark.parametrize("cfg", [
+    features.MelConfig(),
+    features.MelConfig(rate=8000, n_fft=400, hop=160, n_mels=40, fmin=20.0,
+                       band=(5000.0, 6000.0)),  # above Nyquist: no bin
+])
+def test_block_sparse_projection_equals_the_dense_matrices(cfg):
+  mel_t, _, band = features._constants(cfg)
+  pw = np.random.default_rng(0).exponential(
+      size=(9, cfg.n_fft // 2 + 1)).astype(np.float32)
+  got = np.asarray(features._project(pw, cfg))
+  np.testing.assert_allclose(got, pw @ np.c_[mel_t, band], rtol=1e-5,
+                             atol=1e-9)
+  # The blocks cover every nonzero weight once.
+  covered = np.zeros_like(mel_t)
+  for lo, hi, b0, b1, w in features._mel_blocks(cfg):
+    covered[lo:hi, b0:b1] += w
+  np.testing.assert_array_equal(covered, mel_t)

@@ -39,7 +39,7 @@ FUSABLE = ("np", "vae", "gmm_nll", "ae", "low", "tonal")
 
 
 class Engine(str, enum.Enum):
-  SINGLE = "single"  # this process, a decode-ahead thread (scan.py)
+  SINGLE = "single"  # this process, scan_threads files at once (scan.py)
   BEAM = "beam"      # an Apache Beam pipeline (beam_scan.py, extra [beam])
 
 
