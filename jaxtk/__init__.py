@@ -2,5 +2,6 @@
 
 What both packages need lives here once: checkpointing with resume, data
 parallel sharding over ``jax.devices()``, JSON-lines metric logs, progress
-bars, plotting set-up and the error type for bad input.
+bars, plotting set-up, medians in XLA without a sort and the error type
+for bad input.
 """

@@ -110,6 +110,8 @@ def test_resume_skips_scored_files_and_damage_never_stops(tiny, tmp_path,
   assert len(trunc) == 1
   again = scan.scan(paths, tiny, _scorer([]), store)
   assert again.scanned == 0 and again.skipped == 8
+  with pytest.raises(ValueError, match="threads=0"):
+    scan.scan(paths, tiny, _scorer([]), store, threads=0)
   # Storing a file again replaces its rows: (path, idx) is the key.
   ok = next(f["path"] for f in files if f["status"] == "ok")
   store.add(_scorer([])(scan.load(os.path.join(tiny, ok), MEL.rate), ok))
@@ -190,6 +192,8 @@ def test_string_choices_are_checked_up_front_with_the_allowed_values():
     config.AcoConfig(start="2016-13-01")
   with pytest.raises(ValueError, match="fuse_low_nms_s=-1"):
     config.AcoConfig(fuse_low_nms_s=-1.0)
+  with pytest.raises(ValueError, match="scan_threads=0"):
+    config.AcoConfig(scan_threads=0)
   # 13 s in windows of 4 hops of 1,024 samples at 24 kHz (0.17 s).
   assert c.low_nms_windows() == round(13.0 * 24000 / 4096) == 76
   # An output the detector does not have is an error, never zeros.

@@ -93,7 +93,7 @@ class AcoConfig:
   engine: Engine = Engine.SINGLE
   # Files decoded and scored at once by engine=single, each in a thread:
   # one file's host-side work beside another's XLA features (1 -> 2 on
-  # 2 cores: scan 1.5-1.8x faster; docs/benchmarks.md).
+  # 2 cores: 1.2-2.0x faster in paired runs; docs/benchmarks.md).
   scan_threads: int = 2
   train_per_file: int = 800     # training windows sampled per file
   # Standardised low bands times this (kept in standardize.npz, so the scan

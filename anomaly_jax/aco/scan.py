@@ -6,8 +6,8 @@ runs the same scorer in its workers.  ``scan`` runs it here, a few files
 at once in threads (each decodes its file, then ``analysis.analyse``, one
 XLA program, and the detector), and stores each result in one transaction,
 in the files' order, so a stopped scan resumes by skipping the files
-already in the store.  A damaged file (bad records, unreadable, vanished, permission
-denied) is stored with its reason and never stops the scan.
+already in the store.  A damaged file (bad records, unreadable, vanished,
+permission denied) is stored with its reason and never stops the scan.
 """
 import collections
 import concurrent.futures
