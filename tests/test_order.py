@@ -9,14 +9,14 @@ from jaxtk import order
 
 def _cases():
   rng = np.random.default_rng(0)
-  for n in (1, 2, 7, 100):
-    yield n, rng.standard_normal((n, 6)).astype(np.float32)  # signs mixed
-    ties = rng.integers(-2, 3, (n, 6)).astype(np.float32)
-    ties[0, 0] = -0.0
-    yield n, ties
-    yield n, (rng.exponential(size=(n, 6)) * 1e-30).astype(np.float32)
-  yield 5, np.array([[np.inf], [-np.inf], [1e38], [-1e38], [0.0]],
-                    np.float32)
+  ties = rng.integers(-2, 3, (100, 6)).astype(np.float32)
+  ties[0, 0] = -0.0
+  yield rng.standard_normal((1, 6)).astype(np.float32)
+  yield ties[:2]
+  yield rng.standard_normal((7, 6)).astype(np.float32)  # signs mixed
+  yield ties
+  yield (rng.exponential(size=(100, 6)) * 1e-30).astype(np.float32)
+  yield np.array([[np.inf], [-np.inf], [1e38], [-1e38], [0.0]], np.float32)
 
 
 class MedianTest(chex.TestCase):
@@ -26,7 +26,8 @@ class MedianTest(chex.TestCase):
     rng = np.random.default_rng(1)
     median = self.variant(order.median)
     kth = self.variant(order.kth_smallest)
-    for n, x in _cases():
+    for x in _cases():
+      n = x.shape[0]
       got = median(x)
       chex.assert_shape(got, (x.shape[1],))
       chex.assert_type(got, jnp.float32)
