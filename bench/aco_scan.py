@@ -39,7 +39,7 @@ import numpy as np
 
 from anomaly_jax import detector as det_lib
 from anomaly_jax import train as train_lib
-from anomaly_jax.aco import (beam_scan, config, features, fmt, pulse, tonal,
+from anomaly_jax.aco import (analysis, beam_scan, config, features, fmt,
                              training)
 from anomaly_jax.aco import reader, scan, shards, synth
 from anomaly_jax.aco.store import Store
@@ -138,7 +138,9 @@ def main():
   audio = sum(reader.read_file(p).duration for p in paths)
   warm = paths[0]
   x0 = scan.decode_float(warm)[1]
-  win0, _ = features.file_features(x0, cfg)
+  aco = config.AcoConfig()  # aco_main.py's branches and their fusion
+  a0 = analysis.analyse(x0, cfg, low=aco.pulse, tone=aco.tonal)
+  win0 = a0.windows
   mean, std = win0.mean(0), win0.std(0) + 1e-3
   det = det_lib.train_detector(
       (win0[:2000] - mean) / std, det_lib.DetectorConfig(
@@ -147,11 +149,9 @@ def main():
   det.score(win0[:10], batch_size=2048)
   # The default score: NP fused with the low and tonal branches,
   # calibrated on file 0.
-  aco = config.AcoConfig()  # aco_main.py's branches and their fusion
   fuse = training.fit_fusion(aco, [{k: np.asarray(v) for k, v in det.score(
       (win0 - mean) / std, batch_size=2048).items()} | {
-          "low": pulse.file_scores(x0, cfg, aco.pulse),
-          "tonal": tonal.file_scores(x0, cfg, aco.tonal)}])
+          "low": a0.low, "tonal": a0.tonal}])
 
   def file_scorer():
     return scan.FileScorer(cfg, lambda w: det.score(w, batch_size=2048),

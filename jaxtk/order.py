@@ -77,17 +77,15 @@ def median(x: jnp.ndarray, valid: jnp.ndarray | None = None) -> jnp.ndarray:
     middle values for an even count); NaN where no row is valid.
   """
   x = jnp.asarray(x, jnp.float32)
-  n = (x.shape[0] if valid is None else
-       valid.sum(dtype=jnp.int32))
+  if valid is None:
+    valid = jnp.ones(x.shape[0], bool)
+  rows = valid[:, None]
+  n = valid.sum(dtype=jnp.int32)
   lower = kth_smallest(x, (n - 1) // 2, valid)
   # The upper middle value: the lower one again if it repeats, else the
   # smallest valid value above it.
-  above = x > lower
-  if valid is not None:
-    above &= valid[:, None]
-  upper = jnp.where(
-      ((x <= lower) & (True if valid is None else valid[:, None])).sum(
-          axis=0, dtype=jnp.int32) > n // 2,
-      lower, jnp.min(jnp.where(above, x, jnp.inf), axis=0))
+  repeats = ((x <= lower) & rows).sum(axis=0, dtype=jnp.int32) > n // 2
+  upper = jnp.where(repeats, lower,
+                    jnp.min(jnp.where((x > lower) & rows, x, jnp.inf), axis=0))
   out = jnp.where(n % 2 == 1, lower, (lower + upper) / 2)
   return jnp.where(n > 0, out, jnp.nan)

@@ -258,8 +258,9 @@ def scan(paths: list[str], basedir: str, file_scorer: FileScorer,
       for _ in progress(range(len(todo)), desc="scan", unit="file",
                         disable=not bar):  # shown in nohup logs too
         r = pending.popleft().result()
-        for p in itertools.islice(queued, 1):
-          pending.append(pool.submit(work, p))
+        nxt = next(queued, None)
+        if nxt is not None:
+          pending.append(pool.submit(work, nxt))
         if written is not None:
           written.result()
         written = writer.submit(store.add, r)

@@ -27,15 +27,15 @@ humpback units are linear FM tones with 3 harmonics in 150-4,000 Hz and
 the minke call a 1.35 kHz carrier, both what this branch looks for.
 """
 import dataclasses
-import functools
 
 import jax
 import jax.numpy as jnp
 import numpy as np
+
 from anomaly_jax.aco import features
 from jaxtk import order
 
-MEDIAN_STEP = 4  # frames between those a bin's median uses (4x less sorting)
+MEDIAN_STEP = 4  # frames between those a bin's median uses (4x less work)
 FRAME_BUCKET = 1024  # tracked frames are padded to a multiple of this
 
 
@@ -163,9 +163,7 @@ def window_scores_xla(power: jnp.ndarray, n, mel: features.MelConfig,
   return per_frame[idx].mean(axis=1)
 
 
-@functools.partial(jax.jit, static_argnums=(2, 3))
-def _window_scores(power, n, mel, cfg):
-  return window_scores_xla(power, n, mel, cfg)
+_window_scores = jax.jit(window_scores_xla, static_argnums=(2, 3))
 
 
 def window_scores(power: np.ndarray, n: int, mel: features.MelConfig,
